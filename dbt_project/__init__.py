@@ -1,0 +1,1 @@
+"""CDM warehouse operations package behind the `dq` CLI."""

@@ -1,0 +1,214 @@
+"""`dq`: the operations CLI of the CDM warehouse. Commands are thin; the work lives in the modules."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+import time
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from . import params
+from .errors import DATA_FAILURE, OK, handle_errors
+from .generator import INJECTION_KINDS, generate
+from .project import root
+
+console = Console(stderr=False, highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+LAYER_SCHEMAS = ("ldz", "stg", "rdv", "ifl", "c360", "cdm_publish", "cdm_ingest", "meta")
+
+
+def _source_root(source: str | None) -> Path:
+    return Path(source) if source else root() / "data" / "extract"
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.version_option(package_name="cdm-warehouse")
+def main() -> None:
+    """Operate the CDM marketing warehouse: generate and land extracts, load layers, check them.
+
+    \b
+    Exit codes: 0 ok · 1 a data or check failure (the output names reason codes) ·
+                2 usage, configuration or connection error.
+    Targets come from profiles.yml at the repo root (dev = embedded DuckDB file, postgres, snowflake).
+    """
+
+
+# --- generate ---------------------------------------------------------------------------------------
+
+@main.command("generate")
+@click.option("--customers", type=click.IntRange(1), default=5000, show_default=True, help="Customers in the audience.")
+@click.option("--days", type=click.IntRange(1), default=7, show_default=True, help="Business dates to extract.")
+@click.option("--seed", type=int, default=42, show_default=True, help="Same seed and sizes ⇒ byte-identical files.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Folder to write <YYYY-MM-DD>/ sub-folders into (existing dates are rewritten).")
+@click.option("--start-date", type=params.DATE, default="2026-01-01", show_default=True, help="First business date.")
+@click.option("--inject", "inject", multiple=True, metavar="KIND[:TABLE]",
+              help="Damage the extract on purpose (repeatable): " + ", ".join(INJECTION_KINDS)
+              + ". Each kind has a default table; append :TABLE to choose another.")
+@click.option("--inject-date", type=params.DATE, default=None, help="Date to inject into. Default: the last date.")
+@params.json_output
+@handle_errors
+def generate_cmd(customers, days, seed, out, start_date, inject, inject_date, as_json):
+    """Write a Marketing Data Mart extract (DESIGN.md §3): CSVs per date plus _manifest.json.
+
+    Streams with bounded memory (1M customers x 30 days takes minutes on 2 cores). Injected damage is
+    listed in <out>/_injections.json with the rows touched.
+    """
+    t0 = time.time()
+    progress = None if as_json else (lambda msg: err_console.print(f"  generated {msg}"))
+    res = generate(out, customers, days, seed, start_date, inject, inject_date, progress=progress)
+    if as_json:
+        click.echo(json.dumps({"out": str(res.out), "dates": res.dates, "rows": res.rows,
+                               "injections": res.injections}, indent=2))
+        return
+    total = sum(sum(v.values()) for v in res.rows.values())
+    console.print(f"[bold]{len(res.dates)} date(s), {total:,} rows[/] in {out} ({time.time() - t0:.1f}s)")
+    for inj in res.injections:
+        console.print(f"  injected {inj['kind']} into {inj['table']} on {inj['date']}"
+                      + (f" rows {inj['rows']}" if inj.get("rows") else ""))
+
+
+# --- ingest -----------------------------------------------------------------------------------------
+
+def _ingest_table(res) -> Table:
+    t = Table(title=f"LDZ ingest {res.business_date} (load {res.load_id})", title_justify="left")
+    for col in ("table", "status", "reason", "rows", "loaded", "rejected", "message"):
+        t.add_column(col, justify="right" if col in ("rows", "loaded", "rejected") else "left",
+                     overflow="fold")
+    for r in res.tables:
+        style = {"LOADED": "green", "FAILED": "red", "SKIPPED": "yellow"}[r.status]
+        if r.status == "LOADED" and r.rows_rejected:
+            style = "yellow"
+        t.add_row(r.table, f"[{style}]{r.status}[/]", r.reason_code or "", f"{r.rows_file:,}",
+                  f"{r.rows_loaded:,}", f"{r.rows_rejected:,}", r.message)
+    return t
+
+
+def run_ingest(target, source_root: Path, day: dt.date, tables=None):
+    from .ldz import ingest
+    from .warehouse import Warehouse
+
+    with Warehouse(target) as wh:
+        return ingest(wh, source_root, day, tables)
+
+
+@main.command("ingest")
+@params.business_date
+@params.source
+@params.target
+@click.option("--table", "tables", multiple=True, help="Only these tables (repeatable). Default: all.")
+@params.json_output
+@handle_errors
+def ingest_cmd(business_date, source, target, tables, as_json):
+    """Land one business date into LDZ (ldz.ldz_<table>), atomically replacing that date.
+
+    Each file is checked against the contract (dbt_project/contracts.py). A file that fails whole
+    (missing, empty, wrong delimiter or encoding, wrong columns, checksum, truncated) fails its table
+    and loads nothing of it; bad rows go to ldz.ldz_rejects with a reason code and the good rows load.
+    Safe to rerun. Exit 1 when a table failed or a row was rejected.
+    """
+    res = run_ingest(target, _source_root(source), business_date, list(tables) or None)
+    if as_json:
+        click.echo(json.dumps(res.as_dict(), indent=2, default=str))
+    elif res.reason_code:
+        err_console.print(f"[red]{res.reason_code}[/]: {res.message}")
+    else:
+        console.print(_ingest_table(res))
+        if not res.ok:
+            console.print("Rejected rows: [bold]select * from ldz.ldz_rejects where business_date = "
+                          f"'{res.business_date}'[/]. Codes: {', '.join(res.reason_codes)} — see `dq reason-codes`.")
+    sys.exit(OK if res.ok else DATA_FAILURE)
+
+
+# --- reason codes -----------------------------------------------------------------------------------
+
+@main.command("reason-codes")
+@params.json_output
+def reason_codes_cmd(as_json):
+    """List every reason code: retriable, severity, recommended action and meaning."""
+    from .reason_codes import as_rows
+
+    rows = as_rows()
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    t = Table(title="Reason codes (DESIGN.md §7)", title_justify="left")
+    for col in ("code", "retriable", "severity", "action", "layers", "description"):
+        t.add_column(col, overflow="fold")
+    for r in rows:
+        t.add_row(*(str(r[c]) for c in ("code", "retriable", "severity", "action", "layers", "description")))
+    console.print(t)
+
+
+# --- demo -------------------------------------------------------------------------------------------
+
+def layer_counts(target) -> list[tuple[str, str, int]]:
+    """(schema, table, rows) of every table or view in the layer schemas."""
+    from .warehouse import Warehouse
+
+    with Warehouse(target) as wh:
+        p = wh.param
+        names = wh.query(
+            "select table_schema, table_name from information_schema.tables "
+            f"where table_schema in ({', '.join([p] * len(LAYER_SCHEMAS))}) order by 1, 2", list(LAYER_SCHEMAS))
+        order = {s: i for i, s in enumerate(LAYER_SCHEMAS)}
+        out = [(s, t, int(wh.scalar(f'select count(*) from {s}."{t}"'))) for s, t in names]
+    return sorted(out, key=lambda r: (order[r[0]], r[1]))
+
+
+@main.command("demo")
+@click.option("--customers", type=click.IntRange(1), default=5000, show_default=True)
+@click.option("--days", type=click.IntRange(1), default=7, show_default=True)
+@click.option("--seed", type=int, default=42, show_default=True)
+@params.target
+@handle_errors
+def demo_cmd(customers, days, seed, target):
+    """The end-to-end demo: generate an extract, ingest every date, build the dbt project, show counts.
+
+    Safe to rerun: each date's LDZ partition is replaced, never duplicated.
+    """
+    from . import dbt
+
+    out = root() / "data" / "extract"
+    console.rule("[bold]1/3 generate[/] the Marketing Data Mart extract")
+    res = generate(out, customers, days, seed, progress=lambda m: console.print(f"  {m}"))
+    console.rule("[bold]2/3 ingest[/] every business date into LDZ")
+    problems = 0
+    for d in res.dates:
+        r = run_ingest(target, out, dt.date.fromisoformat(d))
+        loaded = sum(t.rows_loaded for t in r.tables)
+        console.print(f"  {d}: {loaded:,} rows landed" + ("" if r.ok else f" [yellow]({', '.join(r.reason_codes)})[/]"))
+        problems += not r.ok
+    console.rule("[bold]3/3 dbt build[/] (models and tests of what exists so far)")
+    outcome = dbt.run(dbt.build_argv("build", target=target, extra=["--quiet"]))
+    failed = outcome.failed_nodes
+    console.print(f"  {len(outcome.nodes)} nodes, {len(failed)} failed" + (f": {outcome.error}" if outcome.error else ""))
+    for n in failed:
+        console.print(f"  [red]{n['status']}[/] {n['unique_id']}: {n['message']}")
+
+    t = Table(title="Rows per table per layer", title_justify="left")
+    t.add_column("layer")
+    t.add_column("table")
+    t.add_column("rows", justify="right")
+    for schema, table, n in layer_counts(target):
+        t.add_row(schema, table, f"{n:,}")
+    console.print(t)
+    where = "warehouse/cdm.duckdb" if (target or "dev") == "dev" else f"target {target}"
+    console.print(
+        f"[bold]Where to look next[/]\n"
+        f"  • the warehouse: {where} (e.g. `duckdb {where} \"select * from meta.ldz_load_summary\"`)\n"
+        f"  • the extract: {out}/<date>/ with _manifest.json\n"
+        "  • break it on purpose: `dq generate --out /tmp/x --inject null_key` then "
+        "`dq ingest --source /tmp/x --date <last date>`\n"
+        "  • reason codes: `dq reason-codes`; everything else: `dq --help`, README.md, runbooks/")
+    sys.exit(OK if outcome.success and not problems else DATA_FAILURE)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

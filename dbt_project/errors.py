@@ -1,0 +1,46 @@
+"""The one place that maps outcomes to exit codes: 0 ok, 1 data or check failure, 2 usage/config/connection."""
+
+from __future__ import annotations
+
+import functools
+import sys
+
+import click
+
+from .generator import GeneratorError
+from .ldz import IngestUsageError
+from .pgcluster import PostgresUnavailable
+from .project import ConfigError
+from .reason_codes import ReasonCode
+from .warehouse import ConnectionFailed
+
+OK, DATA_FAILURE, USAGE = 0, 1, 2
+
+_USAGE_ERRORS = (ConfigError, IngestUsageError, GeneratorError)
+_CONNECTION_ERRORS = (ConnectionFailed, PostgresUnavailable)
+
+
+def exit_code_for(exc: BaseException) -> tuple[int, ReasonCode | None]:
+    """Exit code and reason code for an exception that escaped a command (None: not ours, re-raise)."""
+    if isinstance(exc, _CONNECTION_ERRORS):
+        return USAGE, ReasonCode.CONNECTIVITY
+    if isinstance(exc, _USAGE_ERRORS):
+        return USAGE, None
+    raise exc
+
+
+def handle_errors(fn):
+    """Turn known exceptions into a one-line message on stderr and the right exit code."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except (*_USAGE_ERRORS, *_CONNECTION_ERRORS) as exc:
+            code, reason = exit_code_for(exc)
+            prefix = f"[{reason.value}] " if reason else ""
+            hint = f" Next: {reason.action} ({reason.description})" if reason else ""
+            click.echo(f"error: {prefix}{exc}{hint}", err=True)
+            sys.exit(code)
+
+    return wrapper

@@ -1,0 +1,495 @@
+"""LDZ ingestion: one business date of the Marketing Data Mart extract into `ldz.ldz_<table>`.
+
+Order of work for a date (all in ONE transaction, so a re-ingest replaces the date atomically):
+1. the manifest is read; a missing or unreadable manifest fails the whole date;
+2. each file is checked whole (exists, not zero bytes, UTF-8, comma-delimited header with exactly the
+   contract's columns, checksum, complete) — a failing file fails its table with a reason code and
+   loads nothing of it, leaving what that table held for the date untouched;
+3. a good file is bulk-loaded as text into a temporary table (DuckDB's native CSV reader, PostgreSQL
+   COPY), then typed and classified set-based: NULL_KEY, BAD_VALUE, DUPLICATE_KEY rows go to
+   `ldz.ldz_rejects` with the record re-serialised as a CSV line; every other row loads;
+4. the date's partition of each loaded table is replaced, and every file's fingerprint is logged in
+   `meta.ldz_files`.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import hashlib
+import io
+import json
+import uuid
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from .contracts import CONTRACTS, DATE, DECIMAL, FLAG, INT, TEXT, TIMESTAMP, TableContract
+from .reason_codes import ReasonCode
+from .warehouse import Warehouse
+
+SQL_TYPES = {
+    "duckdb": {TEXT: "VARCHAR", INT: "BIGINT", DECIMAL: "DECIMAL(18,2)", DATE: "DATE",
+               TIMESTAMP: "TIMESTAMP", FLAG: "INTEGER"},
+    "postgres": {TEXT: "TEXT", INT: "BIGINT", DECIMAL: "NUMERIC(18,2)", DATE: "DATE",
+                 TIMESTAMP: "TIMESTAMP", FLAG: "INTEGER"},
+}
+ISO_SHAPE = {DATE: r"^\d{4}-\d{2}-\d{2}$", TIMESTAMP: r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$"}
+OTHER_DELIMITERS = (";", "\t", "|")
+
+
+class IngestUsageError(ValueError):
+    """Bad arguments (exit code 2)."""
+
+
+@dataclass
+class TableResult:
+    table: str
+    file: str
+    status: str  # LOADED | FAILED | SKIPPED (optional and absent)
+    reason_code: str | None = None
+    message: str = ""
+    sha256: str | None = None
+    size_bytes: int | None = None
+    rows_manifest: int | None = None
+    rows_file: int = 0
+    rows_loaded: int = 0
+    rows_rejected: int = 0
+    rejects_by_reason: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class IngestResult:
+    business_date: str
+    load_id: str
+    source: str
+    target: str
+    tables: list[TableResult]
+    reason_code: str | None = None  # set when the whole date failed before any table
+    message: str = ""
+
+    @property
+    def failed(self) -> list[TableResult]:
+        return [t for t in self.tables if t.status == "FAILED"]
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing needs an operator: no failed table, no rejected row."""
+        return self.reason_code is None and not self.failed and not any(t.rows_rejected for t in self.tables)
+
+    @property
+    def reason_codes(self) -> list[str]:
+        codes = {self.reason_code} if self.reason_code else set()
+        for t in self.tables:
+            if t.reason_code:
+                codes.add(t.reason_code)
+            codes.update(t.rejects_by_reason)
+        return sorted(codes)
+
+    def as_dict(self) -> dict:
+        d = asdict(self)
+        d["ok"] = self.ok
+        d["reason_codes"] = self.reason_codes
+        return d
+
+
+# --- DDL ------------------------------------------------------------------------------------------
+
+def ensure_schema(wh: Warehouse) -> None:
+    """Create the LDZ and meta tables the ingest writes (idempotent)."""
+    t = SQL_TYPES[wh.engine]
+    for schema in ("ldz", "meta"):
+        wh.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+    for c in CONTRACTS.values():
+        cols = [f"{col.db_name} {t[col.type]}" for col in c.columns]
+        cols += [f"_business_date {t[DATE]} NOT NULL", f"_load_id {t[TEXT]} NOT NULL",
+                 f"_source_file {t[TEXT]} NOT NULL", f"_row_number {t[INT]} NOT NULL",
+                 f"_loaded_at {t[TIMESTAMP]} NOT NULL"]
+        part = " PARTITION BY LIST (_business_date)" if wh.engine == "postgres" else ""
+        wh.execute(f"CREATE TABLE IF NOT EXISTS ldz.{c.ldz_table} ({', '.join(cols)}){part}")
+    wh.execute(f"""CREATE TABLE IF NOT EXISTS ldz.ldz_rejects (
+        business_date {t[DATE]} NOT NULL, table_name {t[TEXT]} NOT NULL, load_id {t[TEXT]} NOT NULL,
+        source_file {t[TEXT]} NOT NULL, row_number {t[INT]} NOT NULL, raw_line {t[TEXT]},
+        reason_code {t[TEXT]} NOT NULL, reason_detail {t[TEXT]}, rejected_at {t[TIMESTAMP]} NOT NULL)""")
+    wh.execute(f"""CREATE TABLE IF NOT EXISTS meta.ldz_files (
+        load_id {t[TEXT]} NOT NULL, business_date {t[DATE]} NOT NULL, table_name {t[TEXT]} NOT NULL,
+        file_name {t[TEXT]}, status {t[TEXT]} NOT NULL, reason_code {t[TEXT]}, message {t[TEXT]},
+        sha256 {t[TEXT]}, size_bytes {t[INT]}, rows_manifest {t[INT]}, rows_file {t[INT]},
+        rows_loaded {t[INT]}, rows_rejected {t[INT]}, loaded_at {t[TIMESTAMP]} NOT NULL)""")
+    if wh.engine == "postgres":
+        wh.execute("CREATE INDEX IF NOT EXISTS ldz_rejects_date ON ldz.ldz_rejects (business_date, table_name)")
+        _ensure_pg_safe_casts(wh)
+
+
+def _ensure_pg_safe_casts(wh: Warehouse) -> None:
+    """PostgreSQL has no TRY_CAST: these run only on the slow path, after a typed insert raised."""
+    for name, typ in (("bigint", "BIGINT"), ("numeric", "NUMERIC(18,2)"), ("date", "DATE"),
+                      ("timestamp", "TIMESTAMP")):
+        wh.execute(f"""
+            CREATE OR REPLACE FUNCTION meta.try_{name}(v text) RETURNS {typ} LANGUAGE plpgsql IMMUTABLE AS $$
+            BEGIN RETURN v::{typ}; EXCEPTION WHEN others THEN RETURN NULL; END $$""")
+
+
+# --- whole-file checks ----------------------------------------------------------------------------
+
+@dataclass
+class _FileFacts:
+    sha256: str
+    size: int
+    utf8_error: str | None
+    newlines: int
+    ends_with_newline: bool
+
+
+def _scan(path: Path) -> _FileFacts:
+    """One streaming pass: checksum, UTF-8 validity, physical line count."""
+    h = hashlib.sha256()
+    dec = codecs.getincrementaldecoder("utf-8")()
+    size = newlines = 0
+    last = b""
+    err = None
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 22):
+            h.update(chunk)
+            size += len(chunk)
+            newlines += chunk.count(b"\n")
+            last = chunk[-1:]
+            if err is None:
+                try:
+                    dec.decode(chunk)
+                except UnicodeDecodeError as exc:
+                    err = f"not UTF-8 near byte {size - len(chunk) + exc.start}: {exc.reason}"
+    if err is None:
+        try:
+            dec.decode(b"", final=True)
+        except UnicodeDecodeError as exc:
+            err = f"not UTF-8 at the end of the file: {exc.reason}"
+    return _FileFacts(h.hexdigest(), size, err, newlines, last == b"\n")
+
+
+def _header(path: Path) -> list[str]:
+    with path.open(encoding="utf-8", newline="") as fh:
+        line = fh.readline()
+    return next(csv.reader(io.StringIO(line)), [])
+
+
+def check_file(contract: TableContract, path: Path, entry: dict | None, res: TableResult) -> list[str] | None:
+    """Whole-file checks. Returns the header (column order) when the file may load; else marks `res`."""
+
+    def fail(code: ReasonCode, msg: str) -> None:
+        res.status, res.reason_code, res.message = "FAILED", code.value, msg
+
+    if not path.exists():
+        if contract.optional:
+            res.status, res.reason_code = "SKIPPED", ReasonCode.OPTIONAL_UNAVAILABLE.value
+            res.message = f"optional table {contract.table} not delivered ({path.name} absent)"
+        else:
+            fail(ReasonCode.MISSING_FILE, f"{path.name} is missing" + (" (listed in the manifest)" if entry else ""))
+        return None
+    facts = _scan(path)
+    res.sha256, res.size_bytes = facts.sha256, facts.size
+    if facts.size == 0:
+        fail(ReasonCode.EMPTY_FILE, f"{path.name} has zero bytes (a day with no rows still has a header)")
+        return None
+    if facts.utf8_error:
+        fail(ReasonCode.BAD_FORMAT, f"{path.name} is {facts.utf8_error}")
+        return None
+    if entry is None:
+        fail(ReasonCode.CHECKSUM_MISMATCH, f"{path.name} is not listed in _manifest.json: cannot verify it")
+        return None
+    header = _header(path)
+    if len(header) == 1 and any(d in header[0] for d in OTHER_DELIMITERS):
+        found = next(d for d in OTHER_DELIMITERS if d in header[0])
+        fail(ReasonCode.BAD_FORMAT, f"{path.name} is delimited by {found!r}, the contract says ','")
+        return None
+    expected = contract.column_names
+    missing = [c for c in expected if c not in header]
+    extra = [c for c in header if c not in expected]
+    if missing or extra or len(set(header)) != len(header):
+        parts = []
+        if missing:
+            parts.append(f"missing column(s) {', '.join(missing)}")
+        if extra:
+            parts.append(f"unexpected column(s) {', '.join(extra)}")
+        if len(set(header)) != len(header):
+            parts.append("repeated column names")
+        fail(ReasonCode.SCHEMA_MISMATCH, f"{path.name}: " + "; ".join(parts))
+        return None
+    rows_manifest = entry.get("rows")
+    if entry.get("sha256") != facts.sha256:
+        physical = facts.newlines - 1 + (0 if facts.ends_with_newline else 1)
+        if not facts.ends_with_newline or (rows_manifest is not None and physical < rows_manifest):
+            fail(ReasonCode.BAD_FORMAT,
+                 f"{path.name} is truncated: it ends mid-record after {physical} of {rows_manifest} rows")
+        else:
+            fail(ReasonCode.CHECKSUM_MISMATCH,
+                 f"{path.name} sha256 {facts.sha256[:12]}… differs from the manifest's {str(entry.get('sha256'))[:12]}…")
+        return None
+    return header
+
+
+# --- set-based classification -----------------------------------------------------------------------
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _csv_field(expr: str) -> str:
+    """SQL re-serialising a text value as an RFC 4180 field (NULL as empty)."""
+    return (f"CASE WHEN {expr} IS NULL THEN '' "
+            f"WHEN position('\"' in {expr}) > 0 OR position(',' in {expr}) > 0 "
+            f"OR position(chr(10) in {expr}) > 0 OR position(chr(13) in {expr}) > 0 "
+            f"THEN '\"' || replace({expr}, '\"', '\"\"') || '\"' ELSE {expr} END")
+
+
+class _Sql:
+    """Engine-specific fragments of the classification SQL."""
+
+    def __init__(self, engine: str, safe: bool):
+        self.engine, self.safe = engine, safe
+        self.types = SQL_TYPES[engine]
+
+    def row_number(self, alias: str) -> str:
+        """The record number of a raw row: COPY fills a BIGSERIAL on PostgreSQL; DuckDB's rowid."""
+        return f"CAST({alias}.rowid + 1 AS BIGINT)" if self.engine == "duckdb" else f"{alias}._row_number"
+
+    def cast(self, col: str, typ: str) -> str:
+        """Typed value of a raw text column; NULL when blank. In safe mode NULL also when unparseable."""
+        v = f"nullif(trim({col}), '')"
+        if typ == TEXT:
+            return f"nullif({col}, '')"
+        target = self.types[FLAG if typ == FLAG else typ]
+        if self.engine == "duckdb":
+            out = f"TRY_CAST({v} AS {target})"
+            if typ in ISO_SHAPE:
+                out = f"CASE WHEN regexp_full_match({v}, '{ISO_SHAPE[typ][1:-1]}') THEN {out} END"
+            if typ == FLAG:
+                out = f"CASE WHEN {out} IN (0, 1) THEN {out} END"
+            return out
+        if not self.safe:
+            return f"CAST({v} AS {target})"
+        fn = {INT: "bigint", FLAG: "bigint", DECIMAL: "numeric", DATE: "date", TIMESTAMP: "timestamp"}[typ]
+        out = f"meta.try_{fn}({v})"
+        if typ in ISO_SHAPE:
+            out = f"CASE WHEN {v} ~ '{ISO_SHAPE[typ]}' THEN {out} END"
+        if typ == FLAG:
+            out = f"CAST(CASE WHEN {out} IN (0, 1) THEN {out} END AS INTEGER)"
+        return out
+
+
+def _typed_select(c: TableContract, raw_table: str):
+    """Typed projection of the raw table plus `_reason`/`_detail` for NULL_KEY and BAD_VALUE rows,
+    as a function of the engine's cast fragments."""
+    return lambda sql: _typed_select_sql(c, raw_table, sql)
+
+
+def _typed_select_sql(c: TableContract, raw_table: str, sql: _Sql) -> str:
+    parts = [f"{sql.row_number('r')} AS _row_number"]
+    bad = []
+    for col in c.columns:
+        raw = f"r.{_q(col.name)}"
+        typed = sql.cast(raw, col.type)
+        parts.append(f"{typed} AS {col.db_name}")
+        if col.type != TEXT:
+            bad.append((col.name, f"nullif(trim({raw}), '') IS NOT NULL AND {typed} IS NULL", raw))
+    null_key = " OR ".join(f"nullif(trim(r.{_q(k)}), '') IS NULL" for k in c.keys)
+    reason = [f"WHEN {null_key} THEN '{ReasonCode.NULL_KEY.value}'"]
+    detail = [f"WHEN {null_key} THEN 'blank key ({', '.join(c.keys)})'"]
+    for name, cond, raw in bad:
+        reason.append(f"WHEN {cond} THEN '{ReasonCode.BAD_VALUE.value}'")
+        detail.append(f"WHEN {cond} THEN '{name}=' || {raw} || ' is not a valid {c.column(name).type}'")
+    parts.append(f"CASE {' '.join(reason)} END AS _reason")
+    parts.append(f"CASE {' '.join(detail)} END AS _detail")
+    return f"SELECT {', '.join(parts)} FROM {raw_table} r"
+
+
+def _duplicates_sql(c: TableContract, typed: str) -> str:
+    """Rows to quarantine as DUPLICATE_KEY among the otherwise good rows, with a detail.
+
+    Same key and change time: when every row of the group is identical, the first one loads and the
+    copies are rejected; when the values conflict, nobody can tell which is right: all are rejected.
+    """
+    grain = [col.db_name for col in c.columns if col.name in c.keys + c.change_time]
+    allcols = [col.db_name for col in c.columns]
+    g = ", ".join(grain)
+    on = " AND ".join(f"t.{k} IS NOT DISTINCT FROM d.{k}" for k in grain)
+    content = " || chr(31) || ".join(f"coalesce(CAST(t.{k} AS VARCHAR), chr(30))" for k in allcols)
+    return f"""
+        WITH d AS (
+            SELECT {g} FROM {typed} WHERE _reason IS NULL GROUP BY {g} HAVING count(*) > 1
+        ), m AS (
+            SELECT t._row_number, {content} AS content,
+                   {", ".join(f"t.{k}" for k in grain)}
+            FROM {typed} t JOIN d ON {on}
+            WHERE t._reason IS NULL
+        ), s AS (
+            SELECT _row_number, content,
+                   CASE WHEN min(content) OVER (PARTITION BY {g}) = max(content) OVER (PARTITION BY {g})
+                        THEN 1 ELSE 2 END AS variants,
+                   min(_row_number) OVER (PARTITION BY {g}) AS first_row
+            FROM m
+        )
+        SELECT _row_number,
+               CASE WHEN variants > 1 THEN 'conflicting values for one key and change time (first at row '
+                         || CAST(first_row AS VARCHAR) || ')'
+                    ELSE 'exact duplicate of row ' || CAST(first_row AS VARCHAR) END AS detail
+        FROM s
+        WHERE variants > 1 OR _row_number > first_row
+    """
+
+
+def _stage_raw(wh: Warehouse, c: TableContract, path: Path, header: list[str], res: TableResult) -> bool:
+    """Bulk-read a checked file as text into a temp table `_raw_<table>` (outside the transaction, so
+    a file the engine cannot parse fails only its table). Returns False with `res` marked on failure."""
+    raw = f"_raw_{c.table}"
+    wh.execute(f"DROP TABLE IF EXISTS {raw}")
+    try:
+        if wh.engine == "duckdb":
+            cols = "{" + ", ".join(f"'{h}': 'VARCHAR'" for h in header) + "}"
+            # CTAS from one CSV keeps the file order (insertion order is preserved): rowid + 1 is the
+            # record number (see _Sql.row_number).
+            wh.execute(f"""CREATE TEMP TABLE {raw} AS
+                SELECT * FROM read_csv('{path}', header = true, auto_detect = false, columns = {cols},
+                                       delim = ',', quote = '"', escape = '"', strict_mode = true)""")
+        else:
+            raw_cols = ", ".join(f"{_q(h)} TEXT" for h in header)
+            wh.execute(f"CREATE TEMP TABLE {raw} (_row_number BIGSERIAL, {raw_cols})")
+            wh.copy_csv(raw, [_q(h) for h in header], path)
+    except Exception as exc:
+        if not _is_data_error(wh, exc):
+            raise
+        wh.execute(f"DROP TABLE IF EXISTS {raw}")
+        res.status, res.reason_code = "FAILED", ReasonCode.BAD_FORMAT.value
+        res.message = f"{path.name} could not be parsed as CSV: {str(exc).strip().splitlines()[0]}"
+        return False
+    res.rows_file = int(wh.scalar(f"SELECT count(*) FROM {raw}"))
+    return True
+
+
+def _load_staged(wh: Warehouse, c: TableContract, source_file: str, header: list[str], ctx: dict,
+                 res: TableResult) -> None:
+    """Classify `_raw_<table>` and replace the date's partition (inside the caller's transaction)."""
+    raw, typed = f"_raw_{c.table}", f"_typed_{c.table}"
+    select = _typed_select(c, raw)
+    if wh.engine == "postgres":
+        # Fast path: plain casts. A value that does not parse raises; then the slow path classifies.
+        wh.execute("SAVEPOINT typed")
+        try:
+            wh.execute(f"CREATE TEMP TABLE {typed} AS {select(_Sql('postgres', False))}")
+            wh.execute("RELEASE SAVEPOINT typed")
+        except Exception as exc:
+            if not _is_data_error(wh, exc):
+                raise
+            wh.execute("ROLLBACK TO SAVEPOINT typed")
+            wh.execute(f"CREATE TEMP TABLE {typed} AS {select(_Sql('postgres', True))}")
+    else:
+        wh.execute(f"CREATE TEMP TABLE {typed} AS {select(_Sql('duckdb', True))}")
+
+    p = wh.param
+    dups = wh.query(_duplicates_sql(c, typed))
+    if dups:
+        wh.execute("CREATE TEMP TABLE _dups (_row_number BIGINT, detail TEXT)")
+        wh.executemany(f"INSERT INTO _dups VALUES ({p}, {p})", dups)
+        wh.execute(f"""UPDATE {typed} SET _reason = '{ReasonCode.DUPLICATE_KEY.value}', _detail = d.detail
+                       FROM _dups d WHERE {typed}._row_number = d._row_number""")
+        wh.execute("DROP TABLE _dups")
+
+    date, load_id, now = ctx["date"], ctx["load_id"], ctx["now"]
+    if wh.engine == "postgres":
+        part = f"ldz.{c.ldz_table}_{date:%Y%m%d}"
+        wh.execute(f"CREATE TABLE IF NOT EXISTS {part} PARTITION OF ldz.{c.ldz_table} FOR VALUES IN ('{date}')")
+        wh.execute(f"TRUNCATE {part}")
+    else:
+        wh.execute(f"DELETE FROM ldz.{c.ldz_table} WHERE _business_date = {p}", [date])
+    wh.execute(f"DELETE FROM ldz.ldz_rejects WHERE business_date = {p} AND table_name = {p}", [date, c.table])
+    cols = ", ".join(col.db_name for col in c.columns)
+    wh.execute(
+        f"""INSERT INTO ldz.{c.ldz_table} ({cols}, _business_date, _load_id, _source_file, _row_number, _loaded_at)
+            SELECT {cols}, {p}, {p}, {p}, _row_number, {p} FROM {typed} WHERE _reason IS NULL ORDER BY _row_number""",
+        [date, load_id, source_file, now])
+    raw_line = " || ',' || ".join(_csv_field(f"r.{_q(h)}") for h in header)
+    raw_rn = _Sql(wh.engine, True).row_number("r")
+    wh.execute(
+        f"""INSERT INTO ldz.ldz_rejects
+            SELECT {p}, {p}, {p}, {p}, t._row_number, {raw_line}, t._reason, t._detail, {p}
+            FROM {typed} t JOIN {raw} r ON {raw_rn} = t._row_number
+            WHERE t._reason IS NOT NULL ORDER BY t._row_number""",
+        [date, c.table, load_id, source_file, now])
+    by_reason = wh.query(f"SELECT _reason, count(*) FROM {typed} WHERE _reason IS NOT NULL GROUP BY _reason")
+    res.rejects_by_reason = {r: int(n) for r, n in sorted(by_reason)}
+    res.rows_rejected = sum(res.rejects_by_reason.values())
+    res.rows_loaded = res.rows_file - res.rows_rejected
+    res.status = "LOADED"
+    if res.rows_rejected:
+        res.reason_code = max(res.rejects_by_reason, key=lambda k: res.rejects_by_reason[k])
+        res.message = ", ".join(f"{n} {r}" for r, n in res.rejects_by_reason.items()) + " row(s) quarantined"
+    if res.rows_manifest is not None and res.rows_file != res.rows_manifest:
+        res.reason_code = ReasonCode.ROW_COUNT_MISMATCH.value
+        res.message = f"{res.rows_file} rows read, the manifest says {res.rows_manifest}. {res.message}"
+    wh.execute(f"DROP TABLE {typed}")
+
+
+# --- the command ----------------------------------------------------------------------------------
+
+def ingest(wh: Warehouse, source: Path, business_date: dt.date, tables: list[str] | None = None) -> IngestResult:
+    """Ingest one business date from `<source>/<date>/`; atomic per date. Never raises for bad data."""
+    folder = Path(source) / business_date.isoformat()
+    now = dt.datetime.now().replace(microsecond=0)
+    load_id = f"{business_date:%Y%m%d}-{now:%H%M%S}-{uuid.uuid4().hex[:6]}"
+    result = IngestResult(business_date.isoformat(), load_id, str(folder), wh.target or "", [])
+    wanted = tables or list(CONTRACTS)
+    unknown = [t for t in wanted if t not in CONTRACTS]
+    if unknown:
+        raise IngestUsageError(f"unknown table(s) {', '.join(unknown)}; known: {', '.join(CONTRACTS)}")
+
+    manifest_path = folder / "_manifest.json"
+    if not folder.is_dir() or not manifest_path.exists():
+        result.reason_code = ReasonCode.MISSING_FILE.value
+        result.message = (f"no extract folder {folder}" if not folder.is_dir()
+                          else f"no _manifest.json in {folder}") + ": nothing loaded"
+        return result
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        entries = {f["table"]: f for f in manifest["files"]}
+        if manifest["business_date"] != business_date.isoformat():
+            raise ValueError(f"manifest is for {manifest['business_date']}, not {business_date}")
+    except (ValueError, KeyError, TypeError) as exc:
+        result.reason_code = ReasonCode.BAD_FORMAT.value
+        result.message = f"unreadable _manifest.json in {folder}: {exc}"
+        return result
+
+    ensure_schema(wh)
+    ctx = {"date": business_date, "load_id": load_id, "now": now}
+    staged: list[tuple[TableContract, Path, list[str], TableResult]] = []
+    try:
+        for table in wanted:
+            c = CONTRACTS[table]
+            entry = entries.get(table)
+            path = folder / (entry["file"] if entry else c.file_name)
+            res = TableResult(table, path.name, "FAILED", rows_manifest=entry.get("rows") if entry else None)
+            result.tables.append(res)
+            header = check_file(c, path, entry, res)
+            if header is not None and _stage_raw(wh, c, path, header, res):
+                staged.append((c, path, header, res))
+        with wh.transaction():
+            for c, path, header, res in staged:
+                _load_staged(wh, c, path.name, header, ctx, res)
+            wh.executemany(
+                f"INSERT INTO meta.ldz_files VALUES ({', '.join([wh.param] * 14)})",
+                [(load_id, business_date, r.table, r.file, r.status, r.reason_code, r.message, r.sha256,
+                  r.size_bytes, r.rows_manifest, r.rows_file, r.rows_loaded, r.rows_rejected, now)
+                 for r in result.tables])
+    finally:
+        for c, *_ in staged:
+            wh.execute(f"DROP TABLE IF EXISTS _raw_{c.table}")
+    return result
+
+
+def _is_data_error(wh: Warehouse, exc: Exception) -> bool:
+    if wh.engine == "duckdb":
+        import duckdb
+
+        return isinstance(exc, (duckdb.InvalidInputException, duckdb.ConversionException))
+    import psycopg2
+
+    return isinstance(exc, (psycopg2.DataError, psycopg2.errors.BadCopyFileFormat))

@@ -1,0 +1,37 @@
+"""Options shared by several `dq` commands, defined once."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import click
+
+from .project import TARGETS
+
+
+class _Date(click.ParamType):
+    name = "YYYY-MM-DD"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, dt.date):
+            return value
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            self.fail(f"{value!r} is not a date (YYYY-MM-DD)", param, ctx)
+
+
+DATE = _Date()
+
+target = click.option(
+    "--target", "-t", type=click.Choice(TARGETS), default=None, envvar="DQ_TARGET", show_envvar=True,
+    help="dbt target (profiles.yml) to work on. Default: dev (the embedded DuckDB file).")
+json_output = click.option(
+    "--json", "as_json", is_flag=True, help="Print one JSON document for machines instead of tables.")
+source = click.option(
+    "--source", type=click.Path(file_okay=False, path_type=str), default=None, envvar="DQ_SOURCE",
+    show_envvar=True,
+    help="Root of the landed extract: one <YYYY-MM-DD>/ folder per business date. Default: data/extract "
+         "under the repo root (where `dq demo` generates).")
+business_date = click.option(
+    "--date", "business_date", type=DATE, required=True, help="Business date to work on.")
