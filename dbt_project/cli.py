@@ -166,16 +166,18 @@ def layer_counts(target) -> list[tuple[str, str, int]]:
 @click.option("--customers", type=click.IntRange(1), default=5000, show_default=True)
 @click.option("--days", type=click.IntRange(1), default=7, show_default=True)
 @click.option("--seed", type=int, default=42, show_default=True)
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Where to generate the extract. Default: data/extract under the repo root.")
 @params.target
 @handle_errors
-def demo_cmd(customers, days, seed, target):
+def demo_cmd(customers, days, seed, out, target):
     """The end-to-end demo: generate an extract, ingest every date, build the dbt project, show counts.
 
     Safe to rerun: each date's LDZ partition is replaced, never duplicated.
     """
     from . import dbt
 
-    out = root() / "data" / "extract"
+    out = out or root() / "data" / "extract"
     console.rule("[bold]1/3 generate[/] the Marketing Data Mart extract")
     res = generate(out, customers, days, seed, progress=lambda m: console.print(f"  {m}"))
     console.rule("[bold]2/3 ingest[/] every business date into LDZ")

@@ -608,7 +608,7 @@ def inject_into(folder: Path, kind: str, table: str) -> dict:
             _write_rows(path, [[v for i, v in enumerate(r) if i != drop] for r in rows])
         elif kind == "extra_column":
             report["column"] = "Comment"
-            _write_rows(path, [header + ["Comment"]] + [r + ["n/a"] for r in body])
+            _write_rows(path, [[*header, "Comment"]] + [[*r, "n/a"] for r in body])
         elif kind == "bad_encoding":
             city = header.index("City") if "City" in header else len(header) - 1
             if body:

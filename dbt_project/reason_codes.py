@@ -9,7 +9,7 @@ from errors.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 ACTIONS = ("retry", "rerun", "replay", "backfill", "restore", "escalate")
 
@@ -23,7 +23,7 @@ class _Info:
     severity: str = "error"
 
 
-class ReasonCode(str, Enum):
+class ReasonCode(StrEnum):
     """Reason codes; ``ReasonCode.X.info`` holds the metadata."""
 
     MISSING_FILE = "MISSING_FILE"

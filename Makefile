@@ -1,0 +1,37 @@
+# The project's entry points. `make demo` and `make test` work on a fresh machine with Python 3.11:
+# the first call creates .venv and installs everything from pyproject.toml + constraints.txt.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: install demo test lint pytest bench lock clean
+
+$(STAMP): pyproject.toml constraints.txt
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)  ## create .venv and install the project with its pinned dependencies
+
+demo: $(STAMP)  ## the end-to-end demo on the embedded DuckDB warehouse
+	$(BIN)/dq demo
+
+test: lint pytest  ## everything CI runs: linters, then the test suite on DuckDB and PostgreSQL
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/sqlfluff lint models macros tests/dbt
+
+pytest: $(STAMP)
+	$(BIN)/pytest
+
+bench: $(STAMP)  ## benchmarks at 1M customers; prints ratios and records them in docs/benchmarks.md
+	$(BIN)/dq bench --record
+
+lock: $(STAMP)  ## refresh constraints.txt (the full transitive lock) from the current venv
+	$(BIN)/pip freeze --exclude-editable --disable-pip-version-check | grep -v '^-e ' > constraints.txt
+
+clean:
+	rm -rf target logs warehouse data reports site .pytest_cache

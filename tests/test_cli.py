@@ -1,0 +1,73 @@
+"""`dq` as a user meets it: help, exit codes, --json."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from dbt_project.cli import main
+from dbt_project.reason_codes import ReasonCode
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def test_help_explains_commands_and_exit_codes():
+    res = invoke("--help")
+    assert res.exit_code == 0
+    for word in ("generate", "ingest", "demo", "reason-codes", "Exit codes"):
+        assert word in res.output
+    assert "contract" in invoke("ingest", "--help").output
+
+
+def test_ingest_exit_codes_and_json(target, clean_extract, extract_factory):
+    ok = invoke("ingest", "--date", "2026-01-01", "--source", str(clean_extract), "--target", target, "--json")
+    assert ok.exit_code == 0, ok.output
+    doc = json.loads(ok.output)
+    assert doc["ok"] is True and {t["status"] for t in doc["tables"]} == {"LOADED"}
+
+    bad = invoke("ingest", "--date", "2026-01-02", "--source", str(extract_factory("null_key")),
+                 "--target", target, "--json")
+    assert bad.exit_code == 1
+    assert json.loads(bad.output)["reason_codes"] == ["NULL_KEY"]
+
+    table = invoke("ingest", "--date", "2026-01-02", "--source", str(extract_factory("missing_file")),
+                   "--target", target)
+    assert table.exit_code == 1
+    assert "MISSING_FILE" in table.output and "ua_offer" in table.output
+
+
+def test_usage_errors_exit_2(clean_extract):
+    assert invoke("ingest", "--date", "2026-13-01", "--source", str(clean_extract)).exit_code == 2
+    assert invoke("ingest", "--source", str(clean_extract)).exit_code == 2
+    res = invoke("ingest", "--date", "2026-01-01", "--source", str(clean_extract), "--table", "nope")
+    assert res.exit_code == 2 and "unknown table" in res.output
+
+
+def test_unreachable_postgres_exits_2_with_connectivity(monkeypatch, clean_extract):
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("POSTGRES_HOST", "127.0.0.1")
+    monkeypatch.setenv("POSTGRES_PORT", str(port))
+    res = invoke("ingest", "--date", "2026-01-01", "--source", str(clean_extract), "--target", "postgres")
+    assert res.exit_code == 2
+    assert "CONNECTIVITY" in res.output and "retry" in res.output
+
+
+def test_reason_codes_json_lists_the_enum():
+    rows = json.loads(invoke("reason-codes", "--json").output)
+    assert [r["code"] for r in rows] == [c.value for c in ReasonCode]
+
+
+@pytest.mark.slow
+def test_demo_runs_end_to_end(target_env, tmp_path):
+    target = target_env("duckdb")
+    res = invoke("demo", "--customers", "300", "--days", "2", "--out", str(tmp_path / "x"), "--target", target)
+    assert res.exit_code == 0, res.output
+    assert "ldz_ua_contacthistory" in res.output and "Where to look next" in res.output

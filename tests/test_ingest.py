@@ -1,0 +1,229 @@
+"""LDZ ingestion on DuckDB and PostgreSQL: contracts, rejects, atomic replacement, fingerprints."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from dbt_project import ldz
+from dbt_project.contracts import CONTRACTS
+from dbt_project.generator import generate, inject_into
+from dbt_project.ldz import ingest
+from dbt_project.reason_codes import ReasonCode as R
+
+D1, D2 = dt.date(2026, 1, 1), dt.date(2026, 1, 2)
+
+# injection kind -> (table it damages, table status, reason code)
+EXPECTED = {
+    "missing_file": ("ua_offer", "FAILED", R.MISSING_FILE),
+    "empty_file": ("ua_cell", "FAILED", R.EMPTY_FILE),
+    "bad_delimiter": ("ua_campaign", "FAILED", R.BAD_FORMAT),
+    "missing_column": ("ua_flowchart", "FAILED", R.SCHEMA_MISMATCH),
+    "extra_column": ("ua_treatment", "FAILED", R.SCHEMA_MISMATCH),
+    "checksum_mismatch": ("ua_ccrunlog", "FAILED", R.CHECKSUM_MISMATCH),
+    "truncated_file": ("ua_responsehistory", "FAILED", R.BAD_FORMAT),
+    "bad_encoding": ("customer", "FAILED", R.BAD_FORMAT),
+    "bad_date": ("customer", "LOADED", R.BAD_VALUE),
+    "bad_number": ("ua_contacthistory", "LOADED", R.BAD_VALUE),
+    "null_key": ("customer", "LOADED", R.NULL_KEY),
+    "duplicate_rows": ("ua_contacthistory", "LOADED", R.DUPLICATE_KEY),
+}
+
+
+def manifest_rows(folder: Path, day: dt.date) -> dict[str, int]:
+    m = json.loads((folder / day.isoformat() / "_manifest.json").read_text())
+    return {f["table"]: f["rows"] for f in m["files"]}
+
+
+def ldz_count(wh, table: str, day: dt.date) -> int:
+    return int(wh.scalar(f"select count(*) from ldz.ldz_{table} where _business_date = {wh.param}", [day]))
+
+
+def rejects(wh, day: dt.date, table: str | None = None) -> list[tuple]:
+    p = wh.param
+    sql = f"select table_name, row_number, reason_code, raw_line from ldz.ldz_rejects where business_date = {p}"
+    args: list = [day]
+    if table:
+        sql += f" and table_name = {p}"
+        args.append(table)
+    return wh.query(sql + " order by table_name, row_number", args)
+
+
+def test_clean_date_lands_every_row_with_lineage(warehouse, clean_extract):
+    res = ingest(warehouse, clean_extract, D1)
+    assert res.ok and res.reason_codes == []
+    expected = manifest_rows(clean_extract, D1)
+    for t in res.tables:
+        assert (t.status, t.rows_file, t.rows_loaded, t.rows_rejected) == ("LOADED", expected[t.table],
+                                                                           expected[t.table], 0)
+        assert ldz_count(warehouse, t.table, D1) == expected[t.table]
+    n, first, last, files, loads = warehouse.query(
+        "select count(*), min(_row_number), max(_row_number), count(distinct _source_file), count(distinct _load_id)"
+        " from ldz.ldz_customer")[0]
+    assert (n, first, last, files, loads) == (400, 1, 400, 1, 1)
+    assert rejects(warehouse, D1) == []
+
+
+def test_fingerprints_are_recorded(warehouse, clean_extract):
+    res = ingest(warehouse, clean_extract, D1)
+    manifest = json.loads((clean_extract / "2026-01-01" / "_manifest.json").read_text())
+    logged = {r[0]: r[1:] for r in warehouse.query(
+        f"select table_name, sha256, size_bytes, rows_file, status from meta.ldz_files where load_id = {warehouse.param}",
+        [res.load_id])}
+    for f in manifest["files"]:
+        size = (clean_extract / "2026-01-01" / f["file"]).stat().st_size
+        assert logged[f["table"]] == (f["sha256"], size, f["rows"], "LOADED")
+
+
+def test_reingest_replaces_the_date_and_never_duplicates(warehouse, clean_extract):
+    for day in (D1, D2):
+        ingest(warehouse, clean_extract, day)
+    before = {t: (ldz_count(warehouse, t, D1), ldz_count(warehouse, t, D2)) for t in CONTRACTS}
+    again = ingest(warehouse, clean_extract, D2)
+    again = ingest(warehouse, clean_extract, D2)
+    after = {t: (ldz_count(warehouse, t, D1), ldz_count(warehouse, t, D2)) for t in CONTRACTS}
+    assert before == after
+    loads = warehouse.query(
+        f"select distinct _load_id from ldz.ldz_ua_contacthistory where _business_date = {warehouse.param}", [D2])
+    assert loads == [(again.load_id,)]
+
+
+def test_a_restated_extract_replaces_the_day(warehouse, tmp_path, clean_extract):
+    ingest(warehouse, clean_extract, D1)
+    restated = tmp_path / "restated"
+    generate(restated, customers=250, days=1, seed=99)  # a different extract for the same date
+    res = ingest(warehouse, restated, D1)
+    assert res.ok
+    for table, n in manifest_rows(restated, D1).items():
+        assert ldz_count(warehouse, table, D1) == n
+
+
+def test_restated_contacts_are_versions_not_duplicates(warehouse, extract_factory):
+    out = extract_factory("restated_contacts")
+    report = json.loads((out / "_injections.json").read_text())[0]
+    res = ingest(warehouse, out, D2)
+    assert res.ok
+    contacts = next(t for t in res.tables if t.table == "ua_contacthistory")
+    assert contacts.rows_loaded == manifest_rows(out, D2)["ua_contacthistory"]
+    versions = warehouse.scalar(
+        "select count(*) from ldz.ldz_ua_contacthistory where packageid = "
+        f"{warehouse.param} and _business_date = {warehouse.param}", [report["package_id"], D2])
+    assert versions >= report["restated_rows"] > 0
+
+
+@pytest.mark.parametrize("kind", sorted(EXPECTED))
+def test_each_injected_kind_is_caught_and_nothing_else_is_lost(warehouse, extract_factory, kind):
+    table, status, reason = EXPECTED[kind]
+    out = extract_factory(kind)
+    report = json.loads((out / "_injections.json").read_text())[0]
+    assert report["table"] == table
+    res = ingest(warehouse, out, D2)
+    assert not res.ok and reason.value in res.reason_codes
+    by_table = {t.table: t for t in res.tables}
+    damaged = by_table[table]
+    assert (damaged.status, damaged.reason_code) == (status, reason.value), damaged.message
+    assert damaged.message
+
+    expected = manifest_rows(out, D2)
+    for t, r in by_table.items():
+        if t == table:
+            continue
+        assert (r.status, r.rows_loaded, r.rows_rejected) == ("LOADED", expected[t], 0), t
+        assert ldz_count(warehouse, t, D2) == expected[t], t
+
+    quarantined = rejects(warehouse, D2)
+    if status == "FAILED":
+        assert ldz_count(warehouse, table, D2) == 0
+        assert quarantined == []
+    else:
+        # a conflicting pair is rejected whole: the original row of the conflict goes too
+        expected_rows = sorted({*report["rows"], *([report["conflict_with"]] if "conflict_with" in report else [])})
+        assert {r[0] for r in quarantined} == {table}
+        assert [r[1] for r in quarantined] == expected_rows
+        assert {r[2] for r in quarantined} == {reason.value}
+        assert all(r[3] for r in quarantined)  # the raw line is kept
+        assert ldz_count(warehouse, table, D2) == expected[table] - len(expected_rows)
+        assert damaged.rows_loaded + damaged.rows_rejected == damaged.rows_file == expected[table]
+
+
+def test_rejected_raw_line_is_the_source_record(warehouse, extract_factory):
+    out = extract_factory("bad_date")
+    report = json.loads((out / "_injections.json").read_text())[0]
+    ingest(warehouse, out, D2)
+    lines = (out / "2026-01-02" / "customer.csv").read_text(encoding="utf-8").splitlines()
+    got = [r[3] for r in rejects(warehouse, D2, "customer")]
+    assert got == [lines[i] for i in report["rows"]]
+
+
+def test_duplicates_keep_the_first_copy_and_reject_conflicts(warehouse, extract_factory):
+    out = extract_factory("duplicate_rows")
+    report = json.loads((out / "_injections.json").read_text())[0]
+    ingest(warehouse, out, D2)
+    details = {r[0]: r[1] for r in warehouse.query(
+        "select row_number, reason_detail from ldz.ldz_rejects where table_name = 'ua_contacthistory'")}
+    original = report["conflict_with"]
+    # exact copies: rejected, the original loads; a conflicting pair: both rejected
+    assert set(details) == {*report["rows"], original}
+    assert all("exact duplicate" in details[r] for r in report["rows"][:2])
+    assert "conflicting" in details[original] and "conflicting" in details[report["rows"][2]]
+    kept = warehouse.query(
+        f"select _row_number from ldz.ldz_ua_contacthistory where _row_number in ({warehouse.param}, {warehouse.param})",
+        report["duplicates_of"])
+    assert sorted(r[0] for r in kept) == report["duplicates_of"]
+
+
+def test_a_failed_table_keeps_what_it_had_for_the_date(warehouse, tmp_path, clean_extract):
+    src = tmp_path / "src"
+    shutil.copytree(clean_extract, src)
+    ingest(warehouse, src, D2)
+    before = ldz_count(warehouse, "ua_contacthistory", D2)
+    inject_into(src / "2026-01-02", "empty_file", "ua_contacthistory")
+    res = ingest(warehouse, src, D2)
+    assert {t.table: t.reason_code for t in res.failed} == {"ua_contacthistory": R.EMPTY_FILE.value}
+    assert ldz_count(warehouse, "ua_contacthistory", D2) == before > 0
+
+
+def test_missing_optional_table_is_a_warning(warehouse, tmp_path, clean_extract):
+    src = tmp_path / "src"
+    shutil.copytree(clean_extract, src)
+    (src / "2026-01-02" / "ua_responsetype.csv").unlink()
+    res = ingest(warehouse, src, D2)
+    skipped = next(t for t in res.tables if t.table == "ua_responsetype")
+    assert (skipped.status, skipped.reason_code) == ("SKIPPED", R.OPTIONAL_UNAVAILABLE.value)
+    assert R.OPTIONAL_UNAVAILABLE.severity == "warning"
+    assert res.ok
+
+
+def test_missing_folder_or_manifest_fails_the_date(warehouse, tmp_path, clean_extract):
+    res = ingest(warehouse, tmp_path / "nowhere", D1)
+    assert res.reason_code == R.MISSING_FILE.value and not res.ok
+    src = tmp_path / "src"
+    shutil.copytree(clean_extract, src)
+    (src / "2026-01-01" / "_manifest.json").unlink()
+    assert ingest(warehouse, src, D1).reason_code == R.MISSING_FILE.value
+    (src / "2026-01-02" / "_manifest.json").write_text("{not json")
+    assert ingest(warehouse, src, D2).reason_code == R.BAD_FORMAT.value
+
+
+def test_the_date_is_replaced_atomically(warehouse, clean_extract, monkeypatch):
+    ingest(warehouse, clean_extract, D1)
+    before = {t: ldz_count(warehouse, t, D1) for t in CONTRACTS}
+    real = ldz._load_staged
+    calls = []
+
+    def fail_on_the_fourth_table(wh, c, *args):
+        calls.append(c.table)
+        if len(calls) == 4:
+            raise RuntimeError("the warehouse went away mid-load")
+        return real(wh, c, *args)
+
+    monkeypatch.setattr(ldz, "_load_staged", fail_on_the_fourth_table)
+    with pytest.raises(RuntimeError):
+        ingest(warehouse, clean_extract, D1)
+    assert {t: ldz_count(warehouse, t, D1) for t in CONTRACTS} == before
+    loads = warehouse.query("select count(distinct _load_id) from ldz.ldz_customer")
+    assert loads == [(1,)]
