@@ -126,6 +126,41 @@ def ingest_cmd(business_date, source, target, tables, as_json):
     sys.exit(OK if res.ok else DATA_FAILURE)
 
 
+@main.command("rejects")
+@params.business_date
+@params.target
+@click.option("--table", default=None, help="Only this source table.")
+@click.option("--limit", type=click.IntRange(1), default=50, show_default=True, help="Rows to show.")
+@params.json_output
+@handle_errors
+def rejects_cmd(business_date, target, table, limit, as_json):
+    """Show the rows quarantined in ldz.ldz_rejects for a business date (with the raw source line)."""
+    from .warehouse import Warehouse
+
+    with Warehouse(target) as wh:
+        if not wh.table_exists("ldz", "ldz_rejects"):
+            rows = []
+        else:
+            p = wh.param
+            sql = ("select table_name, source_file, row_number, reason_code, reason_detail, raw_line "
+                   f"from ldz.ldz_rejects where business_date = {p}")
+            args: list = [business_date]
+            if table:
+                sql += f" and table_name = {p}"
+                args.append(table)
+            rows = wh.query(sql + f" order by table_name, row_number limit {int(limit)}", args)
+    cols = ("table", "file", "row", "reason", "detail", "raw_line")
+    if as_json:
+        click.echo(json.dumps([dict(zip(cols, r, strict=True)) for r in rows], indent=2, default=str))
+        return
+    t = Table(title=f"Quarantined rows {business_date} (first {limit})", title_justify="left")
+    for col in cols:
+        t.add_column(col, overflow="fold")
+    for r in rows:
+        t.add_row(*(str(v) for v in r))
+    console.print(t if rows else f"No rejected rows for {business_date}.")
+
+
 # --- reason codes -----------------------------------------------------------------------------------
 
 @main.command("reason-codes")

@@ -71,3 +71,12 @@ def test_demo_runs_end_to_end(target_env, tmp_path):
     res = invoke("demo", "--customers", "300", "--days", "2", "--out", str(tmp_path / "x"), "--target", target)
     assert res.exit_code == 0, res.output
     assert "ldz_ua_contacthistory" in res.output and "Where to look next" in res.output
+
+
+def test_rejects_command_shows_quarantined_rows(target, extract_factory):
+    src = str(extract_factory("bad_number"))
+    assert invoke("ingest", "--date", "2026-01-02", "--source", src, "--target", target).exit_code == 1
+    rows = json.loads(invoke("rejects", "--date", "2026-01-02", "--target", target, "--json").output)
+    assert len(rows) == 3 and {r["reason"] for r in rows} == {"BAD_VALUE"}
+    assert all(r["table"] == "ua_contacthistory" and r["raw_line"] for r in rows)
+    assert "No rejected rows" in invoke("rejects", "--date", "2026-01-01", "--target", target).output
