@@ -161,6 +161,45 @@ def rejects_cmd(business_date, target, table, limit, as_json):
     console.print(t if rows else f"No rejected rows for {business_date}.")
 
 
+# --- build ------------------------------------------------------------------------------------------
+
+@main.command("build")
+@click.option("--from", "from_date", type=params.DATE, required=True, help="First business date to load.")
+@click.option("--to", "to_date", type=params.DATE, default=None, help="Last business date. Default: --from.")
+@click.option("--select", "-s", "select", multiple=True, help="dbt selection (repeatable). Default: everything.")
+@click.option("--full-refresh", is_flag=True, help="Rebuild vault tables from scratch (drops history!).")
+@params.target
+@params.json_output
+@handle_errors
+def build_cmd(from_date, to_date, select, full_refresh, target, as_json):
+    """Load a business date or a range through the dbt layers (staging, RDV, ...) in ONE dbt build.
+
+    Sets meta.load_window to the range, then runs `dbt build` once: one parse for the whole range, and
+    the same vault as loading the dates one by one. Safe to rerun. Exit 1 when a model or test fails;
+    warnings (e.g. NULL_KEY: a business key resolved to the ghost record) are listed but do not fail.
+    """
+    from .build import build
+
+    outcome = build(target, from_date, to_date or from_date, select, full_refresh)
+    failed, warned = outcome.failed_nodes, outcome.warned_nodes
+    if as_json:
+        click.echo(json.dumps({"success": outcome.success, "error": outcome.error, "nodes": outcome.nodes},
+                              indent=2, default=str))
+    else:
+        built = sum(n["resource_type"] == "model" for n in outcome.nodes)
+        tests = sum(n["resource_type"] == "test" for n in outcome.nodes)
+        console.print(f"dbt build {from_date}..{to_date or from_date}: {built} models, {tests} tests, "
+                      f"{len(failed)} failed, {len(warned)} warnings")
+        for n in failed + warned:
+            colour = "red" if n in failed else "yellow"
+            console.print(f"  [{colour}]{n['status']}[/] [{n['reason_code']}] {n['name']}"
+                          + (f" ({n['failures']} rows)" if n.get("failures") else "")
+                          + (f": {n['message']}" if n.get("message") and n in failed else ""))
+        if outcome.error:
+            console.print(f"[red]{outcome.error}[/]")
+    sys.exit(OK if outcome.success else DATA_FAILURE)
+
+
 # --- reason codes -----------------------------------------------------------------------------------
 
 @main.command("reason-codes")
@@ -210,7 +249,7 @@ def demo_cmd(customers, days, seed, out, target):
 
     Safe to rerun: each date's LDZ partition is replaced, never duplicated.
     """
-    from . import dbt
+    from .build import build
 
     out = out or root() / "data" / "extract"
     console.rule("[bold]1/3 generate[/] the Marketing Data Mart extract")
@@ -222,8 +261,8 @@ def demo_cmd(customers, days, seed, out, target):
         loaded = sum(t.rows_loaded for t in r.tables)
         console.print(f"  {d}: {loaded:,} rows landed" + ("" if r.ok else f" [yellow]({', '.join(r.reason_codes)})[/]"))
         problems += not r.ok
-    console.rule("[bold]3/3 dbt build[/] (models and tests of what exists so far)")
-    outcome = dbt.run(dbt.build_argv("build", target=target, extra=["--quiet"]))
+    console.rule("[bold]3/3 dbt build[/] of every layer for the whole range, in one invocation")
+    outcome = build(target, dt.date.fromisoformat(res.dates[0]), dt.date.fromisoformat(res.dates[-1]))
     failed = outcome.failed_nodes
     console.print(f"  {len(outcome.nodes)} nodes, {len(failed)} failed" + (f": {outcome.error}" if outcome.error else ""))
     for n in failed:
@@ -236,13 +275,13 @@ def demo_cmd(customers, days, seed, out, target):
     for schema, table, n in layer_counts(target):
         t.add_row(schema, table, f"{n:,}")
     console.print(t)
-    where = "warehouse/cdm.duckdb" if (target or "dev") == "dev" else f"target {target}"
     console.print(
-        f"[bold]Where to look next[/]\n"
-        f"  • the warehouse: {where} (e.g. `duckdb {where} \"select * from meta.ldz_load_summary\"`)\n"
+        "[bold]Where to look next[/]\n"
+        "  • what landed per date and table: `dbt show --select ldz_load_summary --limit 20`\n"
+        "  • a vault table: `dbt show --inline \"select * from rdv.s_customer_profile\" --limit 5`\n"
         f"  • the extract: {out}/<date>/ with _manifest.json\n"
-        "  • break it on purpose: `dq generate --out /tmp/x --inject null_key` then "
-        "`dq ingest --source /tmp/x --date <last date>`\n"
+        "  • break it on purpose: `dq generate --out /tmp/x --days 2 --inject null_key`, then "
+        "`dq ingest --source /tmp/x --date 2026-01-02` and `dq rejects --date 2026-01-02`\n"
         "  • reason codes: `dq reason-codes`; everything else: `dq --help`, README.md, runbooks/")
     sys.exit(OK if outcome.success and not problems else DATA_FAILURE)
 

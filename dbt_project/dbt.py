@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from .project import export_env_for_dbt, root
+from .reason_codes import ReasonCode
 
 
 def build_argv(
@@ -48,6 +49,20 @@ class DbtOutcome:
     def failed_nodes(self) -> list[dict]:
         return [n for n in self.nodes if n["status"] in ("error", "fail", "runtime error")]
 
+    @property
+    def warned_nodes(self) -> list[dict]:
+        return [n for n in self.nodes if n["status"] == "warn"]
+
+
+def reason_code_for(resource_type: str, status: str, meta: dict) -> str | None:
+    """The reason code of a dbt node outcome: a test's own `meta.reason_code` (e.g. NULL_KEY, KEY_MISMATCH),
+    CONSTRAINT_VIOLATION for other failing tests, TRANSFORM_ERROR for a model that did not build."""
+    if status in ("pass", "success", "skipped", "no-op"):
+        return None
+    if resource_type == "test":
+        return meta.get("reason_code") or ReasonCode.CONSTRAINT_VIOLATION.value
+    return ReasonCode.TRANSFORM_ERROR.value
+
 
 def run(argv: list[str]) -> DbtOutcome:
     """Run dbt in this process. Never hold a DuckDB connection open while this runs."""
@@ -60,11 +75,15 @@ def run(argv: list[str]) -> DbtOutcome:
     for r in results:
         node = getattr(r, "node", None)
         adapter = getattr(r, "adapter_response", None) or {}
+        resource_type, status = str(getattr(node, "resource_type", "?")), str(r.status)
+        meta = dict(getattr(getattr(node, "config", None), "meta", None) or {})
         nodes.append({
             "name": getattr(node, "name", "?"),
             "unique_id": getattr(node, "unique_id", "?"),
-            "resource_type": str(getattr(node, "resource_type", "?")),
-            "status": str(r.status),
+            "resource_type": resource_type,
+            "status": status,
+            "reason_code": reason_code_for(resource_type, status, meta),
+            "failures": getattr(r, "failures", None),
             "rows": adapter.get("rows_affected") if isinstance(adapter, dict) else None,
             "seconds": round(float(getattr(r, "execution_time", 0.0) or 0.0), 3),
             "message": getattr(r, "message", None),

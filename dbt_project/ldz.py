@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .contracts import CONTRACTS, DATE, DECIMAL, FLAG, INT, TEXT, TIMESTAMP, TableContract
+from .load_window import set_window
 from .reason_codes import ReasonCode
 from .warehouse import Warehouse
 
@@ -116,6 +117,7 @@ def ensure_schema(wh: Warehouse) -> None:
         file_name {t[TEXT]}, status {t[TEXT]} NOT NULL, reason_code {t[TEXT]}, message {t[TEXT]},
         sha256 {t[TEXT]}, size_bytes {t[INT]}, rows_manifest {t[INT]}, rows_file {t[INT]},
         rows_loaded {t[INT]}, rows_rejected {t[INT]}, loaded_at {t[TIMESTAMP]} NOT NULL)""")
+    wh.execute(f"CREATE TABLE IF NOT EXISTS meta.load_window (from_date {t[DATE]} NOT NULL, to_date {t[DATE]} NOT NULL)")
     if wh.engine == "postgres":
         wh.execute("CREATE INDEX IF NOT EXISTS ldz_rejects_date ON ldz.ldz_rejects (business_date, table_name)")
         _ensure_pg_safe_casts(wh)
@@ -474,6 +476,7 @@ def ingest(wh: Warehouse, source: Path, business_date: dt.date, tables: list[str
         with wh.transaction():
             for c, path, header, res in staged:
                 _load_staged(wh, c, path.name, header, ctx, res)
+            set_window(wh, business_date, business_date)  # a plain `dbt build` now loads this date
             wh.executemany(
                 f"INSERT INTO meta.ldz_files VALUES ({', '.join([wh.param] * 14)})",
                 [(load_id, business_date, r.table, r.file, r.status, r.reason_code, r.message, r.sha256,

@@ -1,0 +1,266 @@
+"""LDZ ingest benchmark: `ldz.ingest` of one business date against the engine's own bare bulk load.
+
+Both sides read the same extract files (generated once at the requested size and cached under
+data/bench/). The bare side is what the engine does with no contract at all: DuckDB `read_csv` into a
+table with the contract's types, PostgreSQL `COPY` into such a table. The ingest side is the real
+`ldz.ingest` on an empty warehouse: whole-file checks (sha256, UTF-8, header), staging, set-based
+classification, rejects and metadata, in one transaction. The ratio ingest ÷ bare (of elapsed times) is
+what validation costs; the target is at most TARGET_RATIO.
+
+Each side runs `repeat` times, alternating which goes first, and the best time counts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import platform
+import re
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+
+from . import pgcluster
+from .contracts import CONTRACTS
+from .generator import generate
+from .ldz import SQL_TYPES, ingest
+from .project import root
+from .warehouse import Warehouse
+
+TARGET_RATIO = 1.4
+SEED = 7
+DAYS_GENERATED = 2
+ENGINES = ("duckdb", "postgres")
+TARGETS = {"duckdb": "dev", "postgres": "postgres"}
+BENCH_DB = "cdm_bench"
+BARE_SCHEMA = "bench_bare"
+SECTION = "## LDZ ingest vs bare bulk load"
+
+Progress = Callable[[str], None]
+
+
+class BenchError(RuntimeError):
+    """The benchmark could not measure what it claims (e.g. the ingest of the extract was not clean)."""
+
+
+def extract(customers: int, days: int, seed: int = SEED, progress: Progress | None = None) -> Path:
+    """The cached extract folder for these sizes, generated on first use."""
+    out = root() / "data" / "bench" / f"{customers}x{days}-seed{seed}"
+    start = dt.date(2026, 1, 1)
+    dates = [start + dt.timedelta(days=d) for d in range(days)]
+    if not all((out / d.isoformat() / "_manifest.json").exists() for d in dates):
+        if progress:
+            progress(f"generating {customers:,} customers x {days} days into {out} (once; reused after)")
+        generate(out, customers, days, seed, start)
+    return out
+
+
+@contextmanager
+def _environ(values: dict[str, str]) -> Iterator[None]:
+    """Set environment variables for the block (Warehouse reads profiles.yml through them)."""
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _header(path: Path) -> list[str]:
+    with path.open(encoding="utf-8") as fh:
+        return fh.readline().rstrip("\r\n").split(",")
+
+
+# --- the two sides ------------------------------------------------------------------------------------
+# Each opens a fresh warehouse (untimed) and returns (rows, seconds) of the load alone.
+
+@contextmanager
+def _fresh(engine: str, workdir: Path) -> Iterator[Warehouse]:
+    """An empty warehouse: a new DuckDB file, or the bench database without the schemas we write."""
+    with _environ({"DQ_DUCKDB_PATH": str(workdir / "bench.duckdb")}), Warehouse(TARGETS[engine]) as wh:
+        if engine == "postgres":
+            for schema in (BARE_SCHEMA, "ldz", "meta"):
+                wh.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        yield wh
+    for f in workdir.iterdir():
+        f.unlink()
+
+
+def _bare(engine: str, folder: Path, workdir: Path) -> tuple[int, float]:
+    """Each file into a table of its own with the contract's types, nothing else."""
+    types = SQL_TYPES[engine]
+    schema = "main" if engine == "duckdb" else BARE_SCHEMA
+    with _fresh(engine, workdir) as wh:
+        t0 = time.perf_counter()
+        wh.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+        rows = 0
+        for table, c in CONTRACTS.items():
+            file = folder / c.file_name
+            header = [c.column(h) for h in _header(file)]
+            if engine == "duckdb":
+                cols = ", ".join(f"'{col.name}': '{types[col.type]}'" for col in header)
+                wh.execute(f"CREATE TABLE {table} AS SELECT * FROM read_csv('{file}', header = true, "
+                           f"auto_detect = false, columns = {{{cols}}})")
+                rows += int(wh.scalar(f"SELECT count(*) FROM {table}"))
+            else:
+                wh.execute(f"CREATE TABLE {schema}.{table} "
+                           f"({', '.join(f'{col.db_name} {types[col.type]}' for col in header)})")
+                rows += wh.copy_csv(f"{schema}.{table}", [col.db_name for col in header], file)
+        return rows, time.perf_counter() - t0
+
+
+def _ingest(engine: str, source: Path, day: dt.date, workdir: Path) -> tuple[int, float]:
+    with _fresh(engine, workdir) as wh:
+        t0 = time.perf_counter()
+        res = ingest(wh, source, day)
+        elapsed = time.perf_counter() - t0
+    if not res.ok:
+        raise BenchError(f"the {engine} ingest of {day} was not clean ({', '.join(res.reason_codes)}): "
+                         f"{res.message or [t.message for t in res.tables if t.message]}")
+    return sum(t.rows_loaded for t in res.tables), elapsed
+
+
+def _measure(engine: str, source: Path, day: dt.date, repeat: int, workdir: Path,
+             progress: Progress | None) -> dict:
+    runs: dict[str, list[float]] = {"bare": [], "ingest": []}
+    rows: dict[str, int] = {}
+    for r in range(repeat):
+        order = ("bare", "ingest") if r % 2 == 0 else ("ingest", "bare")
+        for side in order:
+            if side == "bare":
+                n, secs = _bare(engine, source / day.isoformat(), workdir)
+            else:
+                n, secs = _ingest(engine, source, day, workdir)
+            rows[side] = n
+            runs[side].append(secs)
+            if progress:
+                progress(f"{engine} {day} {side:<6} run {r + 1}/{repeat}: {n:,} rows in {secs:.2f}s")
+    if rows["bare"] != rows["ingest"]:
+        raise BenchError(f"{engine} {day}: bare load read {rows['bare']:,} rows, ingest {rows['ingest']:,}")
+    bare, ing = min(runs["bare"]), min(runs["ingest"])
+    return {"engine": engine, "date": day.isoformat(), "rows": rows["bare"],
+            "bare_s": round(bare, 3), "ingest_s": round(ing, 3),
+            "bare_rows_per_s": round(rows["bare"] / bare), "ingest_rows_per_s": round(rows["bare"] / ing),
+            "ratio": round(ing / bare, 3), "ok": ing / bare <= TARGET_RATIO, "runs": runs}
+
+
+# --- the run ------------------------------------------------------------------------------------------
+
+def run(customers: int = 1_000_000, days_to_time: int = 1, engines: tuple[str, ...] = ENGINES,
+        repeat: int = 3, progress: Progress | None = None) -> dict:
+    """Generate (or reuse) the extract, time bare load and ingest per engine and date; the results."""
+    source = extract(customers, max(DAYS_GENERATED, days_to_time), SEED, progress)
+    days = [dt.date(2026, 1, 1) + dt.timedelta(days=d) for d in range(days_to_time)]
+    results: list[dict] = []
+    versions = {"python": platform.python_version(), "duckdb": _duckdb_version()}
+    workdir = Path(tempfile.mkdtemp(prefix="tmp-", dir=source.parent))
+    try:
+        for engine in engines:
+            if engine == "duckdb":
+                results += [_measure(engine, source, d, repeat, workdir, progress) for d in days]
+                continue
+            cluster = pgcluster.start(BENCH_DB)
+            try:
+                bench = replace(cluster, dbname=BENCH_DB)
+                pgcluster._create_db(bench)
+                with _environ(bench.env):
+                    with Warehouse("postgres") as wh:
+                        versions["postgres"] = str(wh.scalar("SHOW server_version"))
+                    results += [_measure(engine, source, d, repeat, workdir, progress) for d in days]
+                    with Warehouse("postgres") as wh:
+                        for schema in (BARE_SCHEMA, "ldz", "meta"):
+                            wh.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+            finally:
+                cluster.stop()
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return {"customers": customers, "seed": SEED, "extract": str(source), "repeat": repeat,
+            "target_ratio": TARGET_RATIO, "ok": all(r["ok"] for r in results), "results": results,
+            "machine": machine(versions), "measured_at": dt.datetime.now().isoformat(timespec="seconds")}
+
+
+def _duckdb_version() -> str:
+    import duckdb
+
+    return duckdb.__version__
+
+
+def machine(versions: dict[str, str]) -> dict:
+    """What the numbers were measured on."""
+    cpuinfo = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    meminfo = Path("/proc/meminfo").read_text() if Path("/proc/meminfo").exists() else ""
+    cpu = re.search(r"^model name\s*:\s*(.+)$", cpuinfo, re.M)
+    mem = re.search(r"^MemTotal:\s*(\d+) kB", meminfo, re.M)
+    return {"cpus": len(os.sched_getaffinity(0)), "cpu_model": cpu.group(1).strip() if cpu else platform.processor(),
+            "ram_gib": round(int(mem.group(1)) / 2**20, 1) if mem else None, "os": platform.platform(),
+            **versions}
+
+
+# --- reporting ----------------------------------------------------------------------------------------
+
+COLUMNS = ("engine", "date", "rows", "bare s", "bare rows/s", "ingest s", "ingest rows/s", "ingest ÷ bare")
+
+
+def table_cells(result: dict) -> list[list[str]]:
+    """The result table as text cells (COLUMNS), one row per engine and date."""
+    return [[r["engine"], r["date"], f"{r['rows']:,}", f"{r['bare_s']:.2f}", f"{r['bare_rows_per_s']:,}",
+             f"{r['ingest_s']:.2f}", f"{r['ingest_rows_per_s']:,}",
+             f"{r['ratio']:.2f} {'✓' if r['ok'] else '✗'}"] for r in result["results"]]
+
+
+def machine_line(result: dict) -> str:
+    m = result["machine"]
+    versions = ", ".join(f"{k} {m[k]}" for k in ("python", "duckdb", "postgres") if k in m)
+    return f"{m['cpus']} CPUs ({m['cpu_model']}), {m['ram_gib']} GiB RAM, {m['os']}; {versions}"
+
+
+def markdown(result: dict) -> str:
+    """The docs/benchmarks.md section for this result."""
+    table = ["| " + " | ".join(COLUMNS) + " |", "|" + "|".join(["---"] * 2 + ["---:"] * 6) + "|"]
+    table += ["| " + " | ".join(cells) + " |" for cells in table_cells(result)]
+    return f"""{SECTION}
+
+Command: `make bench` (= `dq bench --record`; `dq bench --help` for the options).
+
+What is compared, on the same files (one business date of a generated extract: {result['customers']:,}
+customers, seed {result['seed']}, all 11 tables):
+
+- **bare**: the engine's own bulk load into fresh tables with the contract's column types and no checks
+  at all: DuckDB `CREATE TABLE … AS SELECT * FROM read_csv(…)`, PostgreSQL `COPY … FROM STDIN (FORMAT csv)`;
+- **ingest**: `ldz.ingest` into an empty warehouse: whole-file checks (sha256, UTF-8, header, row count),
+  staging, set-based classification (NULL_KEY, BAD_VALUE, DUPLICATE_KEY), rejects and `meta.ldz_files`,
+  replacing the date in one transaction.
+
+The ratio is ingest time ÷ bare time; the target is ≤ {result['target_ratio']} (validation, rejects and
+metadata cost at most {round((result['target_ratio'] - 1) * 100)}%). Best of {result['repeat']} runs per side,
+alternating which side goes first. PostgreSQL is a throwaway local cluster (pgcluster: fsync off,
+shared_buffers 512MB) unless POSTGRES_HOST names a server.
+
+Measured {result['measured_at']} on {machine_line(result)}.
+
+{chr(10).join(table)}
+"""
+
+
+def record(result: dict, path: Path | None = None) -> Path:
+    """Write (or replace) this benchmark's section of docs/benchmarks.md."""
+    path = path or root() / "docs" / "benchmarks.md"
+    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
+    section = markdown(result)
+    start = text.find(SECTION + "\n")
+    if start < 0:
+        text = text.rstrip("\n") + "\n\n" + section
+    else:
+        nxt = text.find("\n## ", start + len(SECTION))
+        text = text[:start] + section + (text[nxt:] if nxt >= 0 else "")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path

@@ -1,0 +1,23 @@
+"""Build the dbt layers for a range of business dates in ONE dbt invocation (one parse for the range)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from . import dbt
+from .load_window import set_window
+from .warehouse import Warehouse
+
+
+def build(target: str | None, from_date: dt.date, to_date: dt.date, select: Sequence[str] = (),
+          full_refresh: bool = False) -> dbt.DbtOutcome:
+    """Set the load window to [from_date, to_date], then `dbt build` once. The warehouse connection is
+    closed before dbt starts (DuckDB allows one writer)."""
+    with Warehouse(target) as wh:
+        from .ldz import ensure_schema
+
+        ensure_schema(wh)
+        set_window(wh, from_date, to_date)
+    extra = ["--quiet"] + (["--full-refresh"] if full_refresh else [])
+    return dbt.run(dbt.build_argv("build", select=select, target=target, extra=extra))
