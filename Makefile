@@ -22,7 +22,7 @@ test: lint pytest  ## everything CI runs: linters, then the test suite on DuckDB
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/sqlfluff lint models macros tests/dbt
+	$(BIN)/sqlfluff lint models tests/dbt
 
 pytest: $(STAMP)
 	$(BIN)/pytest

@@ -11,13 +11,13 @@ from .warehouse import Warehouse
 
 
 def build(target: str | None, from_date: dt.date, to_date: dt.date, select: Sequence[str] = (),
-          full_refresh: bool = False) -> dbt.DbtOutcome:
-    """Set the load window to [from_date, to_date], then `dbt build` once. The warehouse connection is
-    closed before dbt starts (DuckDB allows one writer)."""
+          full_refresh: bool = False, command: str = "build") -> dbt.DbtOutcome:
+    """Set the load window to [from_date, to_date], then `dbt build` (or `run`: models only) once.
+    The warehouse connection is closed before dbt starts (DuckDB allows one writer)."""
     with Warehouse(target) as wh:
         from .ldz import ensure_schema
 
         ensure_schema(wh)
         set_window(wh, from_date, to_date)
     extra = ["--quiet"] + (["--full-refresh"] if full_refresh else [])
-    return dbt.run(dbt.build_argv("build", select=select, target=target, extra=extra))
+    return dbt.run(dbt.build_argv(command, select=select, target=target, extra=extra))

@@ -44,6 +44,7 @@ class DbtOutcome:
     argv: list[str]
     nodes: list[dict] = field(default_factory=list)  # name, resource_type, status, rows, seconds, message
     error: str | None = None
+    compiled: str | None = None  # compiled SQL of `compile --inline`
 
     @property
     def failed_nodes(self) -> list[dict]:
@@ -89,4 +90,5 @@ def run(argv: list[str]) -> DbtOutcome:
             "message": getattr(r, "message", None),
         })
     error = str(res.exception) if res.exception else None
-    return DbtOutcome(bool(res.success), argv, nodes, error)
+    compiled = getattr(getattr(results[0], "node", None), "compiled_code", None) if results else None
+    return DbtOutcome(bool(res.success), argv, nodes, error, compiled)

@@ -72,7 +72,8 @@ def test_fingerprints_are_recorded(warehouse, clean_extract):
     res = ingest(warehouse, clean_extract, D1)
     manifest = json.loads((clean_extract / "2026-01-01" / "_manifest.json").read_text())
     logged = {r[0]: r[1:] for r in warehouse.query(
-        f"select table_name, sha256, size_bytes, rows_file, status from meta.ldz_files where load_id = {warehouse.param}",
+        "select table_name, sha256, size_bytes, rows_file, status from meta.ldz_files "
+        f"where load_id = {warehouse.param}",
         [res.load_id])}
     for f in manifest["files"]:
         size = (clean_extract / "2026-01-01" / f["file"]).stat().st_size
@@ -171,7 +172,8 @@ def test_duplicates_keep_the_first_copy_and_reject_conflicts(warehouse, extract_
     assert all("exact duplicate" in details[r] for r in report["rows"][:2])
     assert "conflicting" in details[original] and "conflicting" in details[report["rows"][2]]
     kept = warehouse.query(
-        f"select _row_number from ldz.ldz_ua_contacthistory where _row_number in ({warehouse.param}, {warehouse.param})",
+        "select _row_number from ldz.ldz_ua_contacthistory "
+        f"where _row_number in ({warehouse.param}, {warehouse.param})",
         report["duplicates_of"])
     assert sorted(r[0] for r in kept) == report["duplicates_of"]
 

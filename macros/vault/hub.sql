@@ -9,7 +9,7 @@
 
 {% macro default__hub(hk, bks, sources) -%}
 {{ cdm.new_keys(hk, bks, sources) }}
-{%- if not cdm.vault_relation_exists() %}
+{%- if not vault_relation_exists() %}
 union all
 select
     {{ cdm.ghost_key() }} as {{ hk }},

@@ -34,7 +34,7 @@ select
     {{ cdm.vault_metadata() }}
 from first_seen
 where seen_order = 1
-{%- if cdm.vault_relation_exists() %}
+{%- if vault_relation_exists() %}
     and not exists (
         select 1 from {{ this }} as existing
         where existing.{{ hk }} = first_seen.{{ hk }}

@@ -27,7 +27,7 @@ with batch as (
 first_delivery as (
     select * from batch where delivery_order = 1
 )
-{%- if cdm.vault_relation_exists() %},
+{%- if vault_relation_exists() %},
 
 existing as (
     select existing_rows.{{ hk }}
@@ -48,7 +48,7 @@ select
     first_delivery.record_source,
     first_delivery.load_id
 from first_delivery
-{%- if cdm.vault_relation_exists() %}
+{%- if vault_relation_exists() %}
 left join existing on first_delivery.{{ hk }} = existing.{{ hk }}
 where existing.{{ hk }} is null
 {%- endif %}

@@ -29,7 +29,7 @@ select
     batch.load_id
 from batch
 where batch.seen_order = 1
-{%- if cdm.vault_relation_exists() %}
+{%- if vault_relation_exists() %}
     and not exists (
         select 1 from {{ this }} as existing
         where existing.{{ key }} = batch.{{ key }} and existing.hashdiff = batch.hashdiff

@@ -25,7 +25,7 @@ with batch as (
     from {{ ref(source) }}
     where {{ parent_hk }} <> {{ cdm.ghost_key() }}
 )
-{%- if cdm.vault_relation_exists() %},
+{%- if vault_relation_exists() %},
 
 existing as (
     select
@@ -49,7 +49,7 @@ select
     batch.record_source,
     batch.load_id
 from batch
-{%- if cdm.vault_relation_exists() %}
+{%- if vault_relation_exists() %}
 left join existing
     on batch.{{ parent_hk }} = existing.{{ parent_hk }}
     and batch.load_dts = existing.load_dts
