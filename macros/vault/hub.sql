@@ -4,6 +4,7 @@
     emit only keys the hub does not have. The ghost record is written once, on the first build. -#}
 {% macro hub(hk, bk, sources) -%}
     {{ cdm.require_args('hub', {'hk': hk, 'bk': bk, 'sources': sources}) }}
+    {{ config(post_hook="{{ cdm.vault_index(this, '" ~ hk ~ "') }}") }}
     {{ return(adapter.dispatch('hub', 'cdm')(hk, cdm.as_list(bk), cdm.as_list(sources))) }}
 {%- endmacro %}
 

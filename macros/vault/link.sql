@@ -4,6 +4,7 @@
     A parent that is NULL in the source points at the ghost record of its hub. -#}
 {% macro link(hk, parents, sources) -%}
     {{ cdm.require_args('link', {'hk': hk, 'parents': parents, 'sources': sources}) }}
+    {{ config(post_hook="{{ cdm.vault_index(this, '" ~ hk ~ "') }}") }}
     {{ return(adapter.dispatch('link', 'cdm')(hk, cdm.as_list(parents), cdm.as_list(sources))) }}
 {%- endmacro %}
 

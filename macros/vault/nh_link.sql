@@ -8,6 +8,7 @@
     load reads the recent part of the link, not its whole history. -#}
 {% macro nh_link(hk, parents, attributes, source, lookup_column=none) -%}
     {{ cdm.require_args('nh_link', {'hk': hk, 'parents': parents, 'attributes': attributes, 'source': source}) }}
+    {{ config(post_hook="{{ cdm.vault_index(this, '" ~ (lookup_column or hk) ~ "') }}") }}
     {{ return(adapter.dispatch('nh_link', 'cdm')(hk, cdm.as_list(parents), cdm.as_list(attributes), source,
                                                  lookup_column)) }}
 {%- endmacro %}

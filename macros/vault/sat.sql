@@ -10,6 +10,7 @@
 {% macro sat(parent_hk, hashdiff, attributes, source, effective_from='effective_from') -%}
     {{ cdm.require_args('sat', {'parent_hk': parent_hk, 'hashdiff': hashdiff, 'attributes': attributes,
                                 'source': source, 'effective_from': effective_from}) }}
+    {{ config(post_hook="{{ cdm.vault_index(this, ['load_dts', '" ~ parent_hk ~ "']) }}") }}
     {{ return(adapter.dispatch('sat', 'cdm')(parent_hk, hashdiff, cdm.as_list(attributes), source,
                                              effective_from)) }}
 {%- endmacro %}
