@@ -117,19 +117,18 @@ def test_out_of_order_dates_give_the_same_vault(target_env, engine, vault_extrac
 
 
 def test_several_changes_of_one_key_in_one_batch_are_kept_in_order(target, vault_extract, tmp_path):
-    src = tmp_path / "src"
-    shutil.copytree(vault_extract, src)
-    day2 = src / D[1].isoformat()
-    with (day2 / "customer.csv").open(encoding="utf-8", newline="") as fh:
-        rows = list(csv.reader(fh))
-    header, first = rows[0], rows[1]
-    older = list(first)
-    older[header.index("UpdateDate")] = D[0].isoformat()  # a late, older change of the same customer
-    older[header.index("Segment")] = "GOLD" if first[header.index("Segment")] != "GOLD" else "NEW"
-    rows.append(older)
-    with (day2 / "customer.csv").open("w", encoding="utf-8", newline="") as fh:
-        csv.writer(fh, lineterminator="\n").writerows(rows)
-    _refresh_manifest(day2, "customer")
+    rows = []
+
+    def add_an_older_change(csv_rows: list[list[str]]) -> None:
+        header, first = csv_rows[0], csv_rows[1]
+        older = list(first)
+        older[header.index("UpdateDate")] = D[0].isoformat()  # a late, older change of the same customer
+        older[header.index("Segment")] = "GOLD" if first[header.index("Segment")] != "GOLD" else "NEW"
+        csv_rows.append(older)
+        rows.extend(csv_rows)
+
+    src = edited_copy(vault_extract, tmp_path, D[1], "customer", add_an_older_change)
+    header, first, older = rows[0], rows[1], rows[-1]
 
     land(target, src, D[:3])
     load(target, D[0], D[2])  # one batch: day 1..3
@@ -167,16 +166,11 @@ def test_a_restated_contact_history_adds_no_duplicate_contact(target, extract_fa
 
 
 def test_null_business_keys_resolve_to_the_ghost_and_are_counted(target, vault_extract, tmp_path):
-    src = tmp_path / "src"
-    shutil.copytree(vault_extract, src)
-    day1 = src / D[0].isoformat()
-    with (day1 / "ua_treatment.csv").open(encoding="utf-8", newline="") as fh:
-        rows = list(csv.reader(fh))
-    offer = rows[0].index("OfferID")
-    rows[1][offer], rows[2][offer] = "", "  "  # two treatments without an offer
-    with (day1 / "ua_treatment.csv").open("w", encoding="utf-8", newline="") as fh:
-        csv.writer(fh, lineterminator="\n").writerows(rows)
-    _refresh_manifest(day1, "ua_treatment")
+    def blank_two_offers(csv_rows: list[list[str]]) -> None:
+        offer = csv_rows[0].index("OfferID")
+        csv_rows[1][offer], csv_rows[2][offer] = "", "  "  # two treatments without an offer
+
+    src = edited_copy(vault_extract, tmp_path, D[0], "ua_treatment", blank_two_offers)
 
     land(target, src, D[:1])
     outcome = build(target, D[0], D[0], select=["staging", "rdv"])
@@ -197,11 +191,20 @@ def test_null_business_keys_resolve_to_the_ghost_and_are_counted(target, vault_e
             assert wh.scalar(f"select count(*) from rdv.{t} where {hk} = '{GHOST}'") == 1, t
 
 
-def _refresh_manifest(folder: Path, table: str) -> None:
-    path = folder / "_manifest.json"
-    manifest = json.loads(path.read_text())
+def edited_copy(extract: Path, tmp_path: Path, day: dt.date, table: str, edit) -> Path:
+    """A copy of the extract with one table of one date edited in place, its manifest kept consistent."""
+    src = tmp_path / "src"
+    shutil.copytree(extract, src)
+    folder = src / day.isoformat()
+    path = folder / f"{table}.csv"
+    with path.open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.reader(fh))
+    edit(rows)
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh, lineterminator="\n").writerows(rows)
+    manifest = json.loads((folder / "_manifest.json").read_text())
     for f in manifest["files"]:
         if f["table"] == table:
-            f["sha256"] = sha256_file(folder / f["file"])
-            f["rows"] = count_data_rows(folder / f["file"])
-    path.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+            f["sha256"], f["rows"] = sha256_file(path), count_data_rows(path)
+    (folder / "_manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    return src
