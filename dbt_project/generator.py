@@ -251,6 +251,7 @@ class _BigTables:
         self.con = duckdb.connect()
         self.con.execute(f"SET memory_limit = '{memory_limit}'")
         self.con.execute("SET preserve_insertion_order = true")
+        self.con.execute("SET enable_progress_bar = false")  # progress is reported per date instead
         self.con.execute("CREATE TABLE first_names(i INTEGER, v VARCHAR)")
         self.con.executemany("INSERT INTO first_names VALUES (?, ?)", list(enumerate(FIRST_NAMES)))
         self.con.execute("CREATE TABLE last_names(i INTEGER, v VARCHAR)")
