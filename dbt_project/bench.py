@@ -20,8 +20,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import replace
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 from . import pgcluster
@@ -97,23 +96,22 @@ def _fresh(engine: str, workdir: Path) -> Iterator[Warehouse]:
 def _bare(engine: str, folder: Path, workdir: Path) -> tuple[int, float]:
     """Each file into a table of its own with the contract's types, nothing else."""
     types = SQL_TYPES[engine]
-    schema = "main" if engine == "duckdb" else BARE_SCHEMA
     with _fresh(engine, workdir) as wh:
         t0 = time.perf_counter()
-        wh.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+        wh.execute(f"CREATE SCHEMA {BARE_SCHEMA}")
         rows = 0
         for table, c in CONTRACTS.items():
             file = folder / c.file_name
             header = [c.column(h) for h in _header(file)]
             if engine == "duckdb":
                 cols = ", ".join(f"'{col.name}': '{types[col.type]}'" for col in header)
-                wh.execute(f"CREATE TABLE {table} AS SELECT * FROM read_csv('{file}', header = true, "
-                           f"auto_detect = false, columns = {{{cols}}})")
-                rows += int(wh.scalar(f"SELECT count(*) FROM {table}"))
+                wh.execute(f"CREATE TABLE {BARE_SCHEMA}.{table} AS SELECT * FROM read_csv('{file}', "
+                           f"header = true, auto_detect = false, columns = {{{cols}}})")
+                rows += int(wh.scalar(f"SELECT count(*) FROM {BARE_SCHEMA}.{table}"))
             else:
-                wh.execute(f"CREATE TABLE {schema}.{table} "
+                wh.execute(f"CREATE TABLE {BARE_SCHEMA}.{table} "
                            f"({', '.join(f'{col.db_name} {types[col.type]}' for col in header)})")
-                rows += wh.copy_csv(f"{schema}.{table}", [col.db_name for col in header], file)
+                rows += wh.copy_csv(f"{BARE_SCHEMA}.{table}", [col.db_name for col in header], file)
         return rows, time.perf_counter() - t0
 
 
@@ -161,30 +159,36 @@ def run(customers: int = 1_000_000, days_to_time: int = 1, engines: tuple[str, .
     days = [dt.date(2026, 1, 1) + dt.timedelta(days=d) for d in range(days_to_time)]
     results: list[dict] = []
     versions = {"python": platform.python_version(), "duckdb": _duckdb_version()}
-    workdir = Path(tempfile.mkdtemp(prefix="tmp-", dir=source.parent))
+    workdir = Path(tempfile.mkdtemp(prefix="tmp-", dir=source.parent))  # on the extract's disk
     try:
         for engine in engines:
-            if engine == "duckdb":
+            with _postgres(versions) if engine == "postgres" else nullcontext():
                 results += [_measure(engine, source, d, repeat, workdir, progress) for d in days]
-                continue
-            cluster = pgcluster.start(BENCH_DB)
-            try:
-                bench = replace(cluster, dbname=BENCH_DB)
-                pgcluster._create_db(bench)
-                with _environ(bench.env):
-                    with Warehouse("postgres") as wh:
-                        versions["postgres"] = str(wh.scalar("SHOW server_version"))
-                    results += [_measure(engine, source, d, repeat, workdir, progress) for d in days]
-                    with Warehouse("postgres") as wh:
-                        for schema in (BARE_SCHEMA, "ldz", "meta"):
-                            wh.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-            finally:
-                cluster.stop()
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    return {"customers": customers, "seed": SEED, "extract": str(source), "repeat": repeat,
-            "target_ratio": TARGET_RATIO, "ok": all(r["ok"] for r in results), "results": results,
-            "machine": machine(versions), "measured_at": dt.datetime.now().isoformat(timespec="seconds")}
+    return {"customers": customers, "days_to_time": days_to_time, "engines": list(engines), "repeat": repeat,
+            "seed": SEED, "extract": str(source), "target_ratio": TARGET_RATIO,
+            "ok": all(r["ok"] for r in results), "results": results, "machine": machine(versions),
+            "measured_at": dt.datetime.now().isoformat(timespec="seconds")}
+
+
+@contextmanager
+def _postgres(versions: dict[str, str]) -> Iterator[None]:
+    """The environment pointing at a server for the benchmark: pgcluster's (a throwaway cluster unless
+    POSTGRES_HOST names a server), in database BENCH_DB, never the warehouse's; cleaned up after."""
+    cluster = pgcluster.start(BENCH_DB)
+    try:
+        with _environ(cluster.env), Warehouse("postgres") as wh:
+            versions["postgres"] = str(wh.scalar("SHOW server_version"))
+            if not wh.scalar("SELECT count(*) FROM pg_database WHERE datname = %s", [BENCH_DB]):
+                wh.execute(f"CREATE DATABASE {BENCH_DB}")
+        with _environ({**cluster.env, "POSTGRES_DB": BENCH_DB}):
+            yield
+            with Warehouse("postgres") as wh:
+                for schema in (BARE_SCHEMA, "ldz", "meta"):
+                    wh.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+    finally:
+        cluster.stop()
 
 
 def _duckdb_version() -> str:
@@ -199,7 +203,8 @@ def machine(versions: dict[str, str]) -> dict:
     meminfo = Path("/proc/meminfo").read_text() if Path("/proc/meminfo").exists() else ""
     cpu = re.search(r"^model name\s*:\s*(.+)$", cpuinfo, re.M)
     mem = re.search(r"^MemTotal:\s*(\d+) kB", meminfo, re.M)
-    return {"cpus": len(os.sched_getaffinity(0)), "cpu_model": cpu.group(1).strip() if cpu else platform.processor(),
+    return {"cpus": len(os.sched_getaffinity(0)),
+            "cpu_model": cpu.group(1).strip() if cpu else platform.processor(),
             "ram_gib": round(int(mem.group(1)) / 2**20, 1) if mem else None, "os": platform.platform(),
             **versions}
 
@@ -210,9 +215,10 @@ COLUMNS = ("engine", "date", "rows", "bare s", "bare rows/s", "ingest s", "inges
 
 
 def table_cells(result: dict) -> list[list[str]]:
-    """The result table as text cells (COLUMNS), one row per engine and date."""
-    return [[r["engine"], r["date"], f"{r['rows']:,}", f"{r['bare_s']:.2f}", f"{r['bare_rows_per_s']:,}",
-             f"{r['ingest_s']:.2f}", f"{r['ingest_rows_per_s']:,}",
+    """The result table as text cells (COLUMNS), one row per engine and date; rows/s in thousands."""
+    return [[r["engine"], r["date"], f"{r['rows']:,}",
+             f"{r['bare_s']:.2f}", f"{r['bare_rows_per_s'] / 1000:,.0f}k",
+             f"{r['ingest_s']:.2f}", f"{r['ingest_rows_per_s'] / 1000:,.0f}k",
              f"{r['ratio']:.2f} {'✓' if r['ok'] else '✗'}"] for r in result["results"]]
 
 
@@ -226,25 +232,32 @@ def markdown(result: dict) -> str:
     """The docs/benchmarks.md section for this result."""
     table = ["| " + " | ".join(COLUMNS) + " |", "|" + "|".join(["---"] * 2 + ["---:"] * 6) + "|"]
     table += ["| " + " | ".join(cells) + " |" for cells in table_cells(result)]
+    m = result["machine"]
+    target = result["target_ratio"]
+    command = (f"dq bench --record --customers {result['customers']} --days-to-time {result['days_to_time']} "
+               f"--repeat {result['repeat']} --engines {','.join(result['engines'])}")
     return f"""{SECTION}
 
-Command: `make bench` (= `dq bench --record`; `dq bench --help` for the options).
+Command: `make bench` (= `dq bench --record`; `dq bench --help` for the options). This table:
+`{command}`. Rows/s are in thousands.
 
-What is compared, on the same files (one business date of a generated extract: {result['customers']:,}
-customers, seed {result['seed']}, all 11 tables):
+What is compared, on the same files: one business date of a generated extract ({result['customers']:,}
+customers, seed {result['seed']}), all 11 tables.
 
-- **bare**: the engine's own bulk load into fresh tables with the contract's column types and no checks
-  at all: DuckDB `CREATE TABLE … AS SELECT * FROM read_csv(…)`, PostgreSQL `COPY … FROM STDIN (FORMAT csv)`;
-- **ingest**: `ldz.ingest` into an empty warehouse: whole-file checks (sha256, UTF-8, header, row count),
-  staging, set-based classification (NULL_KEY, BAD_VALUE, DUPLICATE_KEY), rejects and `meta.ldz_files`,
-  replacing the date in one transaction.
+- **bare**: the engine's own bulk load into fresh tables with the contract's column types, no checks:
+  DuckDB `CREATE TABLE … AS SELECT * FROM read_csv(…)`, PostgreSQL `COPY … FROM STDIN (FORMAT csv)`.
+- **ingest**: `ldz.ingest` into an empty warehouse: whole-file checks (sha256, UTF-8, header, row
+  count), staging, set-based classification (NULL_KEY, BAD_VALUE, DUPLICATE_KEY), rejects, lineage
+  columns and `meta.ldz_files`, replacing the date in one transaction.
 
-The ratio is ingest time ÷ bare time; the target is ≤ {result['target_ratio']} (validation, rejects and
-metadata cost at most {round((result['target_ratio'] - 1) * 100)}%). Best of {result['repeat']} runs per side,
-alternating which side goes first. PostgreSQL is a throwaway local cluster (pgcluster: fsync off,
-shared_buffers 512MB) unless POSTGRES_HOST names a server.
+The ratio is ingest time ÷ bare time; the target is ≤ {target} (validation, rejects and metadata cost
+at most {round((target - 1) * 100)}%). Best of {result['repeat']} runs per side, alternating which side goes
+first. PostgreSQL is a throwaway local cluster (pgcluster: fsync off, shared_buffers 512MB) unless
+POSTGRES_HOST names a server.
 
-Measured {result['measured_at']} on {machine_line(result)}.
+Machine: {m['cpus']} CPUs ({m['cpu_model']}), {m['ram_gib']} GiB RAM, {m['os']}.
+Versions: Python {m['python']}, DuckDB {m['duckdb']}, PostgreSQL {m.get('postgres', '(not run)')}.
+Measured {result['measured_at']}.
 
 {chr(10).join(table)}
 """
@@ -252,14 +265,18 @@ Measured {result['measured_at']} on {machine_line(result)}.
 
 def record(result: dict, path: Path | None = None) -> Path:
     """Write (or replace) this benchmark's section of docs/benchmarks.md."""
+    return write_section(SECTION, markdown(result), path)
+
+
+def write_section(title: str, section: str, path: Path | None = None) -> Path:
+    """Replace the section headed `title` in docs/benchmarks.md (append it when absent)."""
     path = path or root() / "docs" / "benchmarks.md"
     text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    section = markdown(result)
-    start = text.find(SECTION + "\n")
+    start = text.find(title + "\n")
     if start < 0:
         text = text.rstrip("\n") + "\n\n" + section
     else:
-        nxt = text.find("\n## ", start + len(SECTION))
+        nxt = text.find("\n## ", start + len(title))
         text = text[:start] + section + (text[nxt:] if nxt >= 0 else "")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")

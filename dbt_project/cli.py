@@ -183,7 +183,8 @@ def build_cmd(from_date, to_date, select, full_refresh, target, as_json):
     outcome = build(target, from_date, to_date or from_date, select, full_refresh)
     failed, warned = outcome.failed_nodes, outcome.warned_nodes
     if as_json:
-        click.echo(json.dumps({"success": outcome.success, "error": outcome.error, "nodes": outcome.nodes},
+        nodes = [{k: v for k, v in n.items() if k != "compiled_code"} for n in outcome.nodes]
+        click.echo(json.dumps({"success": outcome.success, "error": outcome.error, "nodes": nodes},
                               indent=2, default=str))
     else:
         built = sum(n["resource_type"] == "model" for n in outcome.nodes)
@@ -218,6 +219,109 @@ def reason_codes_cmd(as_json):
     for r in rows:
         t.add_row(*(str(r[c]) for c in ("code", "retriable", "severity", "action", "layers", "description")))
     console.print(t)
+
+
+# --- bench ------------------------------------------------------------------------------------------
+
+def _engines(ctx, param, value: str) -> tuple[str, ...]:
+    from .bench import ENGINES
+
+    engines = tuple(e.strip() for e in value.split(",") if e.strip())
+    unknown = [e for e in engines if e not in ENGINES]
+    if unknown or not engines:
+        raise click.BadParameter(f"choose from {', '.join(ENGINES)} (comma-separated), not {value!r}")
+    return engines
+
+
+@main.command("bench")
+@click.option("--customers", type=click.IntRange(1), default=1_000_000, show_default=True,
+              help="Customers in the generated extract (generated once, cached under data/bench/).")
+@click.option("--days-to-time", type=click.IntRange(1), default=1, show_default=True,
+              help="Business dates to time, from the first (day 1 is the biggest: every customer).")
+@click.option("--engines", default="duckdb,postgres", show_default=True, callback=_engines,
+              help="Comma-separated engines to measure.")
+@click.option("--repeat", type=click.IntRange(1), default=3, show_default=True,
+              help="Runs per side (alternating which goes first); the best counts.")
+@click.option("--record", is_flag=True,
+              help="Write the results into docs/benchmarks.md (replacing the section).")
+@params.json_output
+@handle_errors
+def bench_cmd(customers, days_to_time, engines, repeat, record, as_json):
+    """Time LDZ ingest against the engine's own bare bulk load of the same files.
+
+    \b
+    bare   = DuckDB read_csv / PostgreSQL COPY of the date's 11 CSV files into tables with the
+             contract's types, nothing else;
+    ingest = `dq ingest` of that date into an empty warehouse (checks, classification, rejects,
+             metadata, one transaction).
+    Prints rows/s of each and the ratio ingest ÷ bare per engine; the target is ≤ 1.4 (validation,
+    rejects and metadata cost at most 40%). PostgreSQL runs on a throwaway cluster unless POSTGRES_HOST
+    names a server (then in its database cdm_bench). Never touches the dev warehouse.
+    Exit 1 when a ratio misses the target.
+    """
+    from . import bench
+
+    progress = None if as_json else (lambda msg: err_console.print(f"  {msg}"))
+    try:
+        res = bench.run(customers, days_to_time, engines, repeat, progress)
+    except bench.BenchError as exc:
+        err_console.print(f"[red]error:[/] {exc}")
+        sys.exit(DATA_FAILURE)
+    if record:
+        res["recorded_in"] = str(bench.record(res))
+    if as_json:
+        click.echo(json.dumps(res, indent=2))
+    else:
+        t = Table(title=f"LDZ ingest vs bare bulk load ({customers:,} customers, best of {repeat})",
+                  title_justify="left", caption=bench.machine_line(res), caption_justify="left")
+        for col in bench.COLUMNS:
+            left = col in ("engine", "date")
+            t.add_column(col, justify="left" if left else "right", no_wrap=left)
+        for cells in bench.table_cells(res):
+            t.add_row(*cells)
+        console.print(t)
+        if record:
+            console.print(f"Recorded in {res['recorded_in']}.")
+    sys.exit(OK if res["ok"] else DATA_FAILURE)
+
+
+@main.command("bench-vault")
+@click.option("--customers", type=click.IntRange(1), default=1_000_000, show_default=True,
+              help="Customers in the generated extract (generated once, cached under data/bench/).")
+@click.option("--days", type=click.IntRange(13), default=30, show_default=True,
+              help="Business dates to load; the last one is timed against day 2 and the floor.")
+@click.option("--engines", default="duckdb,postgres", show_default=True, callback=_engines,
+              help="Comma-separated engines to measure.")
+@click.option("--record", is_flag=True, help="Write the results into docs/benchmarks.md (replacing the section).")
+@params.json_output
+@handle_errors
+def bench_vault_cmd(customers, days, engines, record, as_json):
+    """Time Raw Data Vault loads: RDV ÷ floor, day N ÷ day 2, ten-day range ÷ ten single days.
+
+    \b
+    floor   = the same compiled staging + vault SQL in first-build form, as plain CREATE TABLE AS,
+              over the same LDZ rows, without dbt (target: RDV ÷ floor ≤ 1.5);
+    day N   = the last day's load with the whole history in the vault (target: ÷ day 2 ≤ 1.3);
+    range   = ten dates in one dbt invocation vs one invocation per date (target ≤ 0.4).
+    Long: at 1M customers x 30 days, about 20 minutes on DuckDB and much longer on PostgreSQL.
+    Exit 1 when a ratio misses its target.
+    """
+    from . import bench_vault
+
+    progress = None if as_json else (lambda msg: err_console.print(f"  {msg}"))
+    res = bench_vault.run(engines, customers, days, progress or (lambda _m: None))
+    if record:
+        res["recorded_in"] = str(bench_vault.record(res))
+    if as_json:
+        click.echo(json.dumps(res, indent=2))
+    else:
+        t = Table(title="Raw Data Vault loads", title_justify="left")
+        for col in bench_vault.COLUMNS:
+            t.add_column(col, justify="left" if col == "engine" else "right")
+        for cells in bench_vault.table_cells(res):
+            t.add_row(*cells)
+        console.print(t)
+    sys.exit(OK if res["ok"] else DATA_FAILURE)
 
 
 # --- demo -------------------------------------------------------------------------------------------
@@ -264,7 +368,8 @@ def demo_cmd(customers, days, seed, out, target):
     console.rule("[bold]3/3 dbt build[/] of every layer for the whole range, in one invocation")
     outcome = build(target, dt.date.fromisoformat(res.dates[0]), dt.date.fromisoformat(res.dates[-1]))
     failed = outcome.failed_nodes
-    console.print(f"  {len(outcome.nodes)} nodes, {len(failed)} failed" + (f": {outcome.error}" if outcome.error else ""))
+    console.print(f"  {len(outcome.nodes)} nodes, {len(failed)} failed"
+                  + (f": {outcome.error}" if outcome.error else ""))
     for n in failed:
         console.print(f"  [red]{n['status']}[/] {n['unique_id']}: {n['message']}")
 

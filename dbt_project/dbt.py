@@ -44,7 +44,11 @@ class DbtOutcome:
     argv: list[str]
     nodes: list[dict] = field(default_factory=list)  # name, resource_type, status, rows, seconds, message
     error: str | None = None
-    compiled: str | None = None  # compiled SQL of `compile --inline`
+
+    @property
+    def compiled(self) -> str | None:
+        """The compiled SQL of the first node (what `compile --inline` produced)."""
+        return self.nodes[0]["compiled_code"] if self.nodes else None
 
     @property
     def failed_nodes(self) -> list[dict]:
@@ -85,10 +89,10 @@ def run(argv: list[str]) -> DbtOutcome:
             "status": status,
             "reason_code": reason_code_for(resource_type, status, meta),
             "failures": getattr(r, "failures", None),
+            "compiled_code": getattr(node, "compiled_code", None),
             "rows": adapter.get("rows_affected") if isinstance(adapter, dict) else None,
             "seconds": round(float(getattr(r, "execution_time", 0.0) or 0.0), 3),
             "message": getattr(r, "message", None),
         })
     error = str(res.exception) if res.exception else None
-    compiled = getattr(getattr(results[0], "node", None), "compiled_code", None) if results else None
-    return DbtOutcome(bool(res.success), argv, nodes, error, compiled)
+    return DbtOutcome(bool(res.success), argv, nodes, error)

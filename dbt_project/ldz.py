@@ -7,9 +7,14 @@ Order of work for a date (all in ONE transaction, so a re-ingest replaces the da
    loads nothing of it, leaving what that table held for the date untouched;
 3. a good file is bulk-loaded as text into a temporary table (DuckDB's native CSV reader, PostgreSQL
    COPY), then typed and classified set-based: NULL_KEY, BAD_VALUE, DUPLICATE_KEY rows go to
-   `ldz.ldz_rejects` with the record re-serialised as a CSV line; every other row loads;
+   `ldz.ldz_rejects` with the record re-serialised as a CSV line; every other row loads. PostgreSQL
+   first tries a fast path for a clean file: COPY straight into the contract's types, kept only when
+   nothing in it would be rejected (else the text path classifies as above);
 4. the date's partition of each loaded table is replaced, and every file's fingerprint is logged in
    `meta.ldz_files`.
+
+Checking a file and bulk-loading it overlap: the checksum/UTF-8 pass runs in a thread while the engine
+reads the file, and the load is undone when a check fails, so the outcome is that of checking first.
 """
 
 from __future__ import annotations
@@ -20,11 +25,13 @@ import datetime as dt
 import hashlib
 import io
 import json
+import re
 import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .contracts import CONTRACTS, DATE, DECIMAL, FLAG, INT, TEXT, TIMESTAMP, TableContract
+from .contracts import CONTRACTS, DATE, DECIMAL, FLAG, INT, TEXT, TIMESTAMP, Column, TableContract
 from .load_window import set_window
 from .reason_codes import ReasonCode
 from .warehouse import Warehouse
@@ -36,6 +43,11 @@ SQL_TYPES = {
                  TIMESTAMP: "TIMESTAMP", FLAG: "INTEGER"},
 }
 ISO_SHAPE = {DATE: r"^\d{4}-\d{2}-\d{2}$", TIMESTAMP: r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$"}
+# The same shapes as (whole-string) GLOB patterns: DuckDB matches these faster than a regular expression.
+ISO_GLOB = {typ: re.sub(r"\\d\{(\d)\}", lambda m: "[0-9]" * int(m[1]), shape[1:-1])
+            for typ, shape in ISO_SHAPE.items()}
+# PostgreSQL record numbers: filled by COPY in file order (a cached sequence costs little per row).
+PG_ROW_NUMBER = "BIGINT GENERATED ALWAYS AS IDENTITY (CACHE 10000)"
 OTHER_DELIMITERS = (";", "\t", "|")
 
 
@@ -117,7 +129,8 @@ def ensure_schema(wh: Warehouse) -> None:
         file_name {t[TEXT]}, status {t[TEXT]} NOT NULL, reason_code {t[TEXT]}, message {t[TEXT]},
         sha256 {t[TEXT]}, size_bytes {t[INT]}, rows_manifest {t[INT]}, rows_file {t[INT]},
         rows_loaded {t[INT]}, rows_rejected {t[INT]}, loaded_at {t[TIMESTAMP]} NOT NULL)""")
-    wh.execute(f"CREATE TABLE IF NOT EXISTS meta.load_window (from_date {t[DATE]} NOT NULL, to_date {t[DATE]} NOT NULL)")
+    wh.execute(f"CREATE TABLE IF NOT EXISTS meta.load_window "
+               f"(from_date {t[DATE]} NOT NULL, to_date {t[DATE]} NOT NULL)")
     if wh.engine == "postgres":
         wh.execute("CREATE INDEX IF NOT EXISTS ldz_rejects_date ON ldz.ldz_rejects (business_date, table_name)")
         _ensure_pg_safe_casts(wh)
@@ -175,8 +188,10 @@ def _header(path: Path) -> list[str]:
     return next(csv.reader(io.StringIO(line)), [])
 
 
-def check_file(contract: TableContract, path: Path, entry: dict | None, res: TableResult) -> list[str] | None:
-    """Whole-file checks. Returns the header (column order) when the file may load; else marks `res`."""
+def check_file(contract: TableContract, path: Path, entry: dict | None, res: TableResult,
+               facts: _FileFacts | None = None) -> list[str] | None:
+    """Whole-file checks. Returns the header (column order) when the file may load; else marks `res`.
+    `facts` is the file's _scan when it was already made."""
 
     def fail(code: ReasonCode, msg: str) -> None:
         res.status, res.reason_code, res.message = "FAILED", code.value, msg
@@ -188,7 +203,7 @@ def check_file(contract: TableContract, path: Path, entry: dict | None, res: Tab
         else:
             fail(ReasonCode.MISSING_FILE, f"{path.name} is missing" + (" (listed in the manifest)" if entry else ""))
         return None
-    facts = _scan(path)
+    facts = facts or _scan(path)
     res.sha256, res.size_bytes = facts.sha256, facts.size
     if facts.size == 0:
         fail(ReasonCode.EMPTY_FILE, f"{path.name} has zero bytes (a day with no rows still has a header)")
@@ -225,7 +240,8 @@ def check_file(contract: TableContract, path: Path, entry: dict | None, res: Tab
                  f"{path.name} is truncated: it ends mid-record after {physical} of {rows_manifest} rows")
         else:
             fail(ReasonCode.CHECKSUM_MISMATCH,
-                 f"{path.name} sha256 {facts.sha256[:12]}… differs from the manifest's {str(entry.get('sha256'))[:12]}…")
+                 f"{path.name} sha256 {facts.sha256[:12]}… differs from the manifest's "
+                 f"{str(entry.get('sha256'))[:12]}…")
         return None
     return header
 
@@ -263,12 +279,15 @@ class _Sql:
         target = self.types[FLAG if typ == FLAG else typ]
         if self.engine == "duckdb":
             out = f"TRY_CAST({v} AS {target})"
-            if typ in ISO_SHAPE:
-                out = f"CASE WHEN regexp_full_match({v}, '{ISO_SHAPE[typ][1:-1]}') THEN {out} END"
+            if typ in ISO_GLOB:
+                out = f"CASE WHEN {v} GLOB '{ISO_GLOB[typ]}' THEN {out} END"
             if typ == FLAG:
                 out = f"CASE WHEN {out} IN (0, 1) THEN {out} END"
             return out
         if not self.safe:
+            if typ == FLAG:  # a flag outside 0/1 must raise too, so that the safe path classifies it
+                return (f"CASE WHEN CAST({v} AS {target}) IN (0, 1) THEN CAST({v} AS {target}) "
+                        f"ELSE CAST({v} || ' is not a flag' AS {target}) END")
             return f"CAST({v} AS {target})"
         fn = {INT: "bigint", FLAG: "bigint", DECIMAL: "numeric", DATE: "date", TIMESTAMP: "timestamp"}[typ]
         out = f"meta.try_{fn}({v})"
@@ -292,7 +311,9 @@ def _typed_select_sql(c: TableContract, raw_table: str, sql: _Sql) -> str:
         raw = f"r.{_q(col.name)}"
         typed = sql.cast(raw, col.type)
         parts.append(f"{typed} AS {col.db_name}")
-        if col.type != TEXT:
+        # A plain cast (PostgreSQL's first attempt) raises rather than yield NULL from a non-blank value:
+        # no row can be BAD_VALUE there, so the tests (each a second cast) are left out.
+        if col.type != TEXT and sql.safe:
             bad.append((col.name, f"nullif(trim({raw}), '') IS NOT NULL AND {typed} IS NULL", raw))
     null_key = " OR ".join(f"nullif(trim(r.{_q(k)}), '') IS NULL" for k in c.keys)
     reason = [f"WHEN {null_key} THEN '{ReasonCode.NULL_KEY.value}'"]
@@ -305,20 +326,30 @@ def _typed_select_sql(c: TableContract, raw_table: str, sql: _Sql) -> str:
     return f"SELECT {', '.join(parts)} FROM {raw_table} r"
 
 
+def _grain(c: TableContract) -> list[Column]:
+    """The columns a record is unique by: its keys and change time."""
+    return [col for col in c.columns if col.name in c.keys + c.change_time]
+
+
+def _duplicate_groups_sql(c: TableContract, typed: str) -> str:
+    """The grains held by more than one otherwise good row."""
+    g = ", ".join(col.db_name for col in _grain(c))
+    return f"SELECT {g} FROM {typed} WHERE _reason IS NULL GROUP BY {g} HAVING count(*) > 1"
+
+
 def _duplicates_sql(c: TableContract, typed: str) -> str:
     """Rows to quarantine as DUPLICATE_KEY among the otherwise good rows, with a detail.
 
     Same key and change time: when every row of the group is identical, the first one loads and the
     copies are rejected; when the values conflict, nobody can tell which is right: all are rejected.
     """
-    grain = [col.db_name for col in c.columns if col.name in c.keys + c.change_time]
+    grain = [col.db_name for col in _grain(c)]
     allcols = [col.db_name for col in c.columns]
     g = ", ".join(grain)
     on = " AND ".join(f"t.{k} IS NOT DISTINCT FROM d.{k}" for k in grain)
     content = " || chr(31) || ".join(f"coalesce(CAST(t.{k} AS VARCHAR), chr(30))" for k in allcols)
     return f"""
-        WITH d AS (
-            SELECT {g} FROM {typed} WHERE _reason IS NULL GROUP BY {g} HAVING count(*) > 1
+        WITH d AS ({_duplicate_groups_sql(c, typed)}
         ), m AS (
             SELECT t._row_number, {content} AS content,
                    {", ".join(f"t.{k}" for k in grain)}
@@ -340,9 +371,56 @@ def _duplicates_sql(c: TableContract, typed: str) -> str:
     """
 
 
-def _stage_raw(wh: Warehouse, c: TableContract, path: Path, header: list[str], res: TableResult) -> bool:
-    """Bulk-read a checked file as text into a temp table `_raw_<table>` (outside the transaction, so
-    a file the engine cannot parse fails only its table). Returns False with `res` marked on failure."""
+@dataclass
+class _Staged:
+    """A checked file read into a temp table, waiting for the transaction."""
+
+    contract: TableContract
+    path: Path
+    header: list[str]
+    res: TableResult
+    fast: bool  # PostgreSQL fast path: `_typed_<table>` holds every row, typed, and none is to reject
+
+
+def _candidate_header(c: TableContract, path: Path) -> list[str] | None:
+    """The file's header when it has exactly the contract's columns (what check_file requires), else None."""
+    try:
+        header = _header(path)
+    except (OSError, UnicodeDecodeError):
+        return None
+    return header if sorted(header) == sorted(c.column_names) else None
+
+
+def _check_and_stage(wh: Warehouse, c: TableContract, path: Path, entry: dict | None, res: TableResult,
+                     scanner: ThreadPoolExecutor) -> _Staged | None:
+    """check_file, then _stage; but the file's scan (sha256, UTF-8: hashlib releases the GIL) runs in
+    `scanner` while the engine reads the file. Staging is undone when a check fails, and its failure
+    (or error) counts only when every check passed: the outcome is that of checking first."""
+    scan: Future[_FileFacts] | None = scanner.submit(_scan, path) if path.exists() else None
+    guess = _candidate_header(c, path) if scan and entry is not None else None
+    staged, error = None, None
+    try:
+        staged = _stage(wh, c, path, guess, res) if guess else None
+    except Exception as exc:
+        error = exc
+    header = check_file(c, path, entry, res, scan.result() if scan else None)
+    if header is None:
+        res.rows_file = 0
+        for table in (f"_raw_{c.table}", f"_typed_{c.table}"):
+            wh.execute(f"DROP TABLE IF EXISTS {table}")
+        return None
+    if error:
+        raise error
+    return staged if header == guess else _stage(wh, c, path, header, res)
+
+
+def _stage(wh: Warehouse, c: TableContract, path: Path, header: list[str],
+           res: TableResult) -> _Staged | None:
+    """Bulk-read a checked file into a temp table (outside the transaction, so a file the engine cannot
+    parse fails only its table): on PostgreSQL the fast path if it applies, else as text into
+    `_raw_<table>`. Returns None with `res` marked on failure."""
+    if wh.engine == "postgres" and _stage_typed(wh, c, path, header, res):
+        return _Staged(c, path, header, res, fast=True)
     raw = f"_raw_{c.table}"
     wh.execute(f"DROP TABLE IF EXISTS {raw}")
     try:
@@ -355,7 +433,7 @@ def _stage_raw(wh: Warehouse, c: TableContract, path: Path, header: list[str], r
                                        delim = ',', quote = '"', escape = '"', strict_mode = true)""")
         else:
             raw_cols = ", ".join(f"{_q(h)} TEXT" for h in header)
-            wh.execute(f"CREATE TEMP TABLE {raw} (_row_number BIGSERIAL, {raw_cols})")
+            wh.execute(f"CREATE TEMP TABLE {raw} (_row_number {PG_ROW_NUMBER}, {raw_cols})")
             wh.copy_csv(raw, [_q(h) for h in header], path)
     except Exception as exc:
         if not _is_data_error(wh, exc):
@@ -363,15 +441,101 @@ def _stage_raw(wh: Warehouse, c: TableContract, path: Path, header: list[str], r
         wh.execute(f"DROP TABLE IF EXISTS {raw}")
         res.status, res.reason_code = "FAILED", ReasonCode.BAD_FORMAT.value
         res.message = f"{path.name} could not be parsed as CSV: {str(exc).strip().splitlines()[0]}"
-        return False
+        return None
     res.rows_file = int(wh.scalar(f"SELECT count(*) FROM {raw}"))
-    return True
+    return _Staged(c, path, header, res, fast=False)
+
+
+def _fast_value(col: Column) -> str:
+    """A column of the fast path's table valued as the text path types it ('' is NULL)."""
+    return f"nullif({col.db_name}, '')" if col.type == TEXT else col.db_name
+
+
+def _stage_typed(wh: Warehouse, c: TableContract, path: Path, header: list[str], res: TableResult) -> bool:
+    """PostgreSQL fast path: COPY the file straight into the contract's types in `_typed_<table>`.
+
+    Kept only when the text path would reject nothing and type every value alike: COPY applies the
+    input functions the text path's casts apply (which ignore surrounding blanks), a field that does
+    not parse (or holds only blanks) makes COPY fail, and the file has no blank key and no duplicate
+    grain. TEXT values are read as is: '' (a quoted empty field) becomes NULL where they are used.
+    Otherwise returns False, having dropped the table, and the text path classifies the file."""
+    typed = f"_typed_{c.table}"
+    types = SQL_TYPES["postgres"]
+    wh.execute(f"DROP TABLE IF EXISTS {typed}")
+    wh.execute(f"CREATE TEMP TABLE {typed} (_row_number {PG_ROW_NUMBER}, "
+               + ", ".join(f"{col.db_name} {types[col.type]}" for col in c.columns) + ")")
+    try:
+        rows = wh.copy_csv(typed, [c.column(h).db_name for h in header], path)
+    except Exception as exc:
+        if not _is_data_error(wh, exc):
+            raise
+        rows = None
+    if rows is not None:
+        keys = [c.column(k) for k in c.keys]
+        blank_key = " OR ".join(f"nullif(trim({k.db_name}), '') IS NULL" if k.type == TEXT
+                                else f"{k.db_name} IS NULL" for k in keys)
+        grain = ", ".join(_fast_value(col) for col in _grain(c))
+        flags = [col.db_name for col in c.columns if col.type == FLAG]
+        if flags:  # COPY reads a flag as any integer: one outside 0/1 is for the text path to reject
+            blank_key += " OR " + " OR ".join(f"{f} NOT IN (0, 1)" for f in flags)
+        if wh.scalar(f"""SELECT NOT EXISTS (SELECT 1 FROM {typed} WHERE {blank_key})
+                         AND NOT EXISTS (SELECT 1 FROM {typed} GROUP BY {grain} HAVING count(*) > 1)"""):
+            res.rows_file = rows
+            return True
+    wh.execute(f"DROP TABLE {typed}")
+    return False
 
 
 def _load_staged(wh: Warehouse, c: TableContract, source_file: str, header: list[str], ctx: dict,
-                 res: TableResult) -> None:
-    """Classify `_raw_<table>` and replace the date's partition (inside the caller's transaction)."""
+                 res: TableResult, fast: bool) -> None:
+    """Classify `_raw_<table>` (unless `fast`: `_typed_<table>` is staged and clean) and replace the
+    date's partition (inside the caller's transaction)."""
     raw, typed = f"_raw_{c.table}", f"_typed_{c.table}"
+    if not fast:
+        _classify(wh, c, raw, typed)
+
+    p = wh.param
+    date, load_id, now = ctx["date"], ctx["load_id"], ctx["now"]
+    if wh.engine == "postgres":
+        part = f"ldz.{c.ldz_table}_{date:%Y%m%d}"
+        wh.execute(f"CREATE TABLE IF NOT EXISTS {part} PARTITION OF ldz.{c.ldz_table} FOR VALUES IN ('{date}')")
+        wh.execute(f"TRUNCATE {part}")
+    else:
+        wh.execute(f"DELETE FROM ldz.{c.ldz_table} WHERE _business_date = {p}", [date])
+    wh.execute(f"DELETE FROM ldz.ldz_rejects WHERE business_date = {p} AND table_name = {p}", [date, c.table])
+    cols = ", ".join(col.db_name for col in c.columns)
+    values = ", ".join(_fast_value(col) for col in c.columns) if fast else cols
+    keep = "" if fast else " WHERE _reason IS NULL"
+    wh.execute(
+        f"""INSERT INTO ldz.{c.ldz_table} ({cols}, _business_date, _load_id, _source_file, _row_number, _loaded_at)
+            SELECT {values}, {p}, {p}, {p}, _row_number, {p} FROM {typed}{keep}""",
+        [date, load_id, source_file, now])
+    by_reason = [] if fast else wh.query(
+        f"SELECT _reason, count(*) FROM {typed} WHERE _reason IS NOT NULL GROUP BY _reason")
+    if by_reason:
+        raw_line = " || ',' || ".join(_csv_field(f"r.{_q(h)}") for h in header)
+        raw_rn = _Sql(wh.engine, True).row_number("r")
+        wh.execute(
+            f"""INSERT INTO ldz.ldz_rejects
+                SELECT {p}, {p}, {p}, {p}, t._row_number, {raw_line}, t._reason, t._detail, {p}
+                FROM {typed} t JOIN {raw} r ON {raw_rn} = t._row_number
+                WHERE t._reason IS NOT NULL ORDER BY t._row_number""",
+            [date, c.table, load_id, source_file, now])
+    res.rejects_by_reason = {r: int(n) for r, n in sorted(by_reason)}
+    res.rows_rejected = sum(res.rejects_by_reason.values())
+    res.rows_loaded = res.rows_file - res.rows_rejected
+    res.status = "LOADED"
+    if res.rows_rejected:
+        res.reason_code = max(res.rejects_by_reason, key=lambda k: res.rejects_by_reason[k])
+        res.message = ", ".join(f"{n} {r}" for r, n in res.rejects_by_reason.items()) + " row(s) quarantined"
+    if res.rows_manifest is not None and res.rows_file != res.rows_manifest:
+        res.reason_code = ReasonCode.ROW_COUNT_MISMATCH.value
+        res.message = f"{res.rows_file} rows read, the manifest says {res.rows_manifest}. {res.message}"
+    wh.execute(f"DROP TABLE {typed}")
+
+
+def _classify(wh: Warehouse, c: TableContract, raw: str, typed: str) -> None:
+    """Type `raw` into `typed` with each row's `_reason` and `_detail` (NULL for a row that loads)."""
     select = _typed_select(c, raw)
     if wh.engine == "postgres":
         # Fast path: plain casts. A value that does not parse raises; then the slow path classifies.
@@ -387,48 +551,13 @@ def _load_staged(wh: Warehouse, c: TableContract, source_file: str, header: list
     else:
         wh.execute(f"CREATE TEMP TABLE {typed} AS {select(_Sql('duckdb', True))}")
 
-    p = wh.param
-    dups = wh.query(_duplicates_sql(c, typed))
-    if dups:
+    if wh.scalar(f"SELECT EXISTS ({_duplicate_groups_sql(c, typed)})"):
+        p = wh.param
         wh.execute("CREATE TEMP TABLE _dups (_row_number BIGINT, detail TEXT)")
-        wh.executemany(f"INSERT INTO _dups VALUES ({p}, {p})", dups)
+        wh.executemany(f"INSERT INTO _dups VALUES ({p}, {p})", wh.query(_duplicates_sql(c, typed)))
         wh.execute(f"""UPDATE {typed} SET _reason = '{ReasonCode.DUPLICATE_KEY.value}', _detail = d.detail
                        FROM _dups d WHERE {typed}._row_number = d._row_number""")
         wh.execute("DROP TABLE _dups")
-
-    date, load_id, now = ctx["date"], ctx["load_id"], ctx["now"]
-    if wh.engine == "postgres":
-        part = f"ldz.{c.ldz_table}_{date:%Y%m%d}"
-        wh.execute(f"CREATE TABLE IF NOT EXISTS {part} PARTITION OF ldz.{c.ldz_table} FOR VALUES IN ('{date}')")
-        wh.execute(f"TRUNCATE {part}")
-    else:
-        wh.execute(f"DELETE FROM ldz.{c.ldz_table} WHERE _business_date = {p}", [date])
-    wh.execute(f"DELETE FROM ldz.ldz_rejects WHERE business_date = {p} AND table_name = {p}", [date, c.table])
-    cols = ", ".join(col.db_name for col in c.columns)
-    wh.execute(
-        f"""INSERT INTO ldz.{c.ldz_table} ({cols}, _business_date, _load_id, _source_file, _row_number, _loaded_at)
-            SELECT {cols}, {p}, {p}, {p}, _row_number, {p} FROM {typed} WHERE _reason IS NULL ORDER BY _row_number""",
-        [date, load_id, source_file, now])
-    raw_line = " || ',' || ".join(_csv_field(f"r.{_q(h)}") for h in header)
-    raw_rn = _Sql(wh.engine, True).row_number("r")
-    wh.execute(
-        f"""INSERT INTO ldz.ldz_rejects
-            SELECT {p}, {p}, {p}, {p}, t._row_number, {raw_line}, t._reason, t._detail, {p}
-            FROM {typed} t JOIN {raw} r ON {raw_rn} = t._row_number
-            WHERE t._reason IS NOT NULL ORDER BY t._row_number""",
-        [date, c.table, load_id, source_file, now])
-    by_reason = wh.query(f"SELECT _reason, count(*) FROM {typed} WHERE _reason IS NOT NULL GROUP BY _reason")
-    res.rejects_by_reason = {r: int(n) for r, n in sorted(by_reason)}
-    res.rows_rejected = sum(res.rejects_by_reason.values())
-    res.rows_loaded = res.rows_file - res.rows_rejected
-    res.status = "LOADED"
-    if res.rows_rejected:
-        res.reason_code = max(res.rejects_by_reason, key=lambda k: res.rejects_by_reason[k])
-        res.message = ", ".join(f"{n} {r}" for r, n in res.rejects_by_reason.items()) + " row(s) quarantined"
-    if res.rows_manifest is not None and res.rows_file != res.rows_manifest:
-        res.reason_code = ReasonCode.ROW_COUNT_MISMATCH.value
-        res.message = f"{res.rows_file} rows read, the manifest says {res.rows_manifest}. {res.message}"
-    wh.execute(f"DROP TABLE {typed}")
 
 
 # --- the command ----------------------------------------------------------------------------------
@@ -462,20 +591,21 @@ def ingest(wh: Warehouse, source: Path, business_date: dt.date, tables: list[str
 
     ensure_schema(wh)
     ctx = {"date": business_date, "load_id": load_id, "now": now}
-    staged: list[tuple[TableContract, Path, list[str], TableResult]] = []
+    staged: list[_Staged] = []
     try:
-        for table in wanted:
-            c = CONTRACTS[table]
-            entry = entries.get(table)
-            path = folder / (entry["file"] if entry else c.file_name)
-            res = TableResult(table, path.name, "FAILED", rows_manifest=entry.get("rows") if entry else None)
-            result.tables.append(res)
-            header = check_file(c, path, entry, res)
-            if header is not None and _stage_raw(wh, c, path, header, res):
-                staged.append((c, path, header, res))
+        with ThreadPoolExecutor(max_workers=1) as scanner:
+            for table in wanted:
+                c = CONTRACTS[table]
+                entry = entries.get(table)
+                path = folder / (entry["file"] if entry else c.file_name)
+                res = TableResult(table, path.name, "FAILED",
+                                  rows_manifest=entry.get("rows") if entry else None)
+                result.tables.append(res)
+                if s := _check_and_stage(wh, c, path, entry, res, scanner):
+                    staged.append(s)
         with wh.transaction():
-            for c, path, header, res in staged:
-                _load_staged(wh, c, path.name, header, ctx, res)
+            for s in staged:
+                _load_staged(wh, s.contract, s.path.name, s.header, ctx, s.res, s.fast)
             set_window(wh, business_date, business_date)  # a plain `dbt build` now loads this date
             wh.executemany(
                 f"INSERT INTO meta.ldz_files VALUES ({', '.join([wh.param] * 14)})",
@@ -483,8 +613,9 @@ def ingest(wh: Warehouse, source: Path, business_date: dt.date, tables: list[str
                   r.size_bytes, r.rows_manifest, r.rows_file, r.rows_loaded, r.rows_rejected, now)
                  for r in result.tables])
     finally:
-        for c, *_ in staged:
-            wh.execute(f"DROP TABLE IF EXISTS _raw_{c.table}")
+        for s in staged:
+            for table in (f"_raw_{s.contract.table}", f"_typed_{s.contract.table}"):
+                wh.execute(f"DROP TABLE IF EXISTS {table}")
     return result
 
 
