@@ -92,16 +92,8 @@ def _copy_warehouse(engine: str, env: dict[str, str], suffix: str) -> dict[str, 
         dst = src.with_name(f"{src.stem}_{suffix}.duckdb")
         shutil.copyfile(src, dst)
         return {**env, "DQ_DUCKDB_PATH": str(dst)}
-    import psycopg2
-
-    con = psycopg2.connect(host=env["POSTGRES_HOST"], port=env["POSTGRES_PORT"], user=env["POSTGRES_USER"],
-                           password=env["POSTGRES_PASSWORD"] or None, dbname="postgres")
-    con.autocommit = True
     copy = f"{env['POSTGRES_DB']}_{suffix}"
-    with con.cursor() as cur:
-        cur.execute(f'DROP DATABASE IF EXISTS "{copy}"')
-        cur.execute(f'CREATE DATABASE "{copy}" TEMPLATE "{env["POSTGRES_DB"]}"')
-    con.close()
+    pgcluster.recreate_database(env, copy, template=env["POSTGRES_DB"])
     return {**env, "POSTGRES_DB": copy}
 
 
@@ -159,35 +151,11 @@ def run_engine(engine: str, env: dict[str, str], customers: int, days: int,
 
 
 def _drop_copies(engine: str, envs: list[dict[str, str]]) -> None:
-    if engine == "duckdb":
-        for e in envs:
+    for e in envs:
+        if engine == "duckdb":
             Path(e["DQ_DUCKDB_PATH"]).unlink(missing_ok=True)
-        return
-    import psycopg2
-
-    e0 = envs[0]
-    con = psycopg2.connect(host=e0["POSTGRES_HOST"], port=e0["POSTGRES_PORT"], user=e0["POSTGRES_USER"],
-                           password=e0["POSTGRES_PASSWORD"] or None, dbname="postgres")
-    con.autocommit = True
-    with con.cursor() as cur:
-        for e in envs:
-            cur.execute(f'DROP DATABASE IF EXISTS "{e["POSTGRES_DB"]}"')
-    con.close()
-
-
-def _fresh_pg_database(cluster: pgcluster.Cluster) -> dict[str, str]:
-    import psycopg2
-
-    con = psycopg2.connect(host=cluster.host, port=cluster.port, user=cluster.user,
-                           password=cluster.password or None, dbname="postgres")
-    con.autocommit = True
-    with con.cursor() as cur:
-        cur.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}"')
-        cur.execute(f'CREATE DATABASE "{BENCH_DB}"')
-        cur.execute("SHOW server_version")
-        version = cur.fetchone()[0]
-    con.close()
-    return {**cluster.env, "POSTGRES_DB": BENCH_DB, "_version": version}
+        else:
+            pgcluster.drop_database(e, e["POSTGRES_DB"])
 
 
 def run(engines: tuple[str, ...], customers: int, days: int, progress: Progress = lambda _m: None) -> dict:
@@ -205,8 +173,8 @@ def run(engines: tuple[str, ...], customers: int, days: int, progress: Progress 
         else:
             cluster = pgcluster.start(BENCH_DB)
             try:
-                env = _fresh_pg_database(cluster)
-                versions["postgres"] = env.pop("_version")
+                versions["postgres"] = pgcluster.recreate_database(cluster.env, BENCH_DB)
+                env = {**cluster.env, "POSTGRES_DB": BENCH_DB}
                 results.append(run_engine(engine, env, customers, days, progress))
             finally:
                 cluster.stop()

@@ -141,3 +141,32 @@ def start(dbname: str = "cdm") -> Cluster:
     _wait_ready(c.host, c.port)
     _create_db(c)
     return c
+
+
+def _admin(env: dict[str, str]):
+    """An autocommit connection to the server's `postgres` database (CREATE/DROP DATABASE need one)."""
+    import psycopg2
+
+    con = psycopg2.connect(host=env["POSTGRES_HOST"], port=env["POSTGRES_PORT"], user=env["POSTGRES_USER"],
+                           password=env.get("POSTGRES_PASSWORD") or None, dbname="postgres")
+    con.autocommit = True
+    return con
+
+
+def recreate_database(env: dict[str, str], name: str, template: str | None = None) -> str:
+    """Drop and create database `name` (a copy of `template` when given); returns the server version."""
+    con = _admin(env)
+    with con.cursor() as cur:
+        cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        cur.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+        cur.execute("SHOW server_version")
+        version = cur.fetchone()[0]
+    con.close()
+    return version
+
+
+def drop_database(env: dict[str, str], name: str) -> None:
+    con = _admin(env)
+    with con.cursor() as cur:
+        cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
+    con.close()

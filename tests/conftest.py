@@ -31,18 +31,6 @@ def pg_cluster():
     cluster.stop()
 
 
-def _fresh_pg_database(cluster: pgcluster.Cluster, name: str) -> None:
-    import psycopg2
-
-    con = psycopg2.connect(host=cluster.host, port=cluster.port, user=cluster.user,
-                           password=cluster.password or None, dbname="postgres")
-    con.autocommit = True
-    with con.cursor() as cur:
-        cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        cur.execute(f'CREATE DATABASE "{name}"')
-    con.close()
-
-
 @pytest.fixture
 def target_env(request, tmp_path, monkeypatch):
     """Point the `dev` or `postgres` target at a fresh, empty warehouse; returns the target name."""
@@ -54,7 +42,7 @@ def target_env(request, tmp_path, monkeypatch):
             return "dev"
         cluster = request.getfixturevalue("pg_cluster")
         name = f"cdm_test_{os.getpid()}_{next(_db_counter)}"
-        _fresh_pg_database(cluster, name)
+        pgcluster.recreate_database(cluster.env, name)
         for k, v in cluster.env.items():
             monkeypatch.setenv(k, v)
         monkeypatch.setenv("POSTGRES_DB", name)
