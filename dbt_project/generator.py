@@ -361,10 +361,10 @@ class _BigTables:
             order by i, cell_id, package_id
         """, path)
 
-    def run_contact_counts(self, d: int) -> dict[int, int]:
-        self._ensure_cells([d])
+    def run_contact_counts(self, contacts_csv: Path) -> dict[int, int]:
+        """Contacts per run (PackageID is the run), read back from the day's written file."""
         rows = self.con.execute(
-            f"select package_id, count(*) from ({self._contacts_sql(d, d)}) group by 1").fetchall()
+            f"select \"PackageID\", count(*) from read_csv('{contacts_csv}', header = true) group by 1").fetchall()
         return {int(r): int(c) for r, c in rows}
 
     def write_responses(self, d: int, path: Path) -> int:
@@ -513,7 +513,7 @@ def generate(
                 "ua_contacthistory": big.write_contacts(d, folder / "ua_contacthistory.csv"),
                 "ua_responsehistory": big.write_responses(d, folder / "ua_responsehistory.csv"),
             }
-            counts = big.run_contact_counts(d)
+            counts = big.run_contact_counts(folder / "ua_contacthistory.csv")
             for table, trows in _small_tables(world, d, counts).items():
                 n[table] = _write_small(folder / CONTRACTS[table].file_name, table, trows)
             manifest = _manifest(folder, day.isoformat(), n)
