@@ -17,7 +17,3 @@ def set_window(wh: Warehouse, from_date: dt.date, to_date: dt.date) -> None:
     wh.execute("DELETE FROM meta.load_window")
     wh.execute(f"INSERT INTO meta.load_window VALUES ({wh.param}, {wh.param})", [from_date, to_date])
 
-
-def get_window(wh: Warehouse) -> tuple[dt.date, dt.date] | None:
-    rows = wh.query("SELECT from_date, to_date FROM meta.load_window")
-    return (rows[0][0], rows[0][1]) if rows else None
