@@ -180,6 +180,8 @@ def build_cmd(from_date, to_date, select, full_refresh, target, as_json):
     """
     from .build import build
 
+    if to_date and to_date < from_date:
+        raise click.UsageError(f"--to {to_date} is before --from {from_date}")
     outcome = build(target, from_date, to_date or from_date, select, full_refresh)
     failed, warned = outcome.failed_nodes, outcome.warned_nodes
     if as_json:

@@ -80,3 +80,8 @@ def test_rejects_command_shows_quarantined_rows(target, extract_factory):
     assert len(rows) == 3 and {r["reason"] for r in rows} == {"BAD_VALUE"}
     assert all(r["table"] == "ua_contacthistory" and r["raw_line"] for r in rows)
     assert "No rejected rows" in invoke("rejects", "--date", "2026-01-01", "--target", target).output
+
+
+def test_build_refuses_a_range_that_ends_before_it_starts():
+    res = CliRunner().invoke(main, ["build", "--from", "2026-01-05", "--to", "2026-01-01"])
+    assert res.exit_code == 2 and "before --from" in res.output
