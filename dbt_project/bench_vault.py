@@ -23,7 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from . import dbt, pgcluster
-from .bench import _duckdb_version, _environ, extract, machine, write_section
+from .bench import BenchError, _duckdb_version, _environ, extract, machine, write_section
 from .build import build
 from .ldz import ingest
 from .warehouse import Warehouse
@@ -48,7 +48,7 @@ def _timed_load(target: str, first: dt.date, last: dt.date) -> float:
     elapsed = time.perf_counter() - t0
     if not outcome.success:
         failed = [(n["name"], n["message"]) for n in outcome.failed_nodes]
-        raise RuntimeError(f"vault load {first}..{last} failed: {failed or outcome.error}")
+        raise BenchError(f"vault load {first}..{last} failed: {failed or outcome.error}")
     return elapsed
 
 
@@ -59,7 +59,7 @@ def _timed_vars_load(target: str, day: dt.date) -> float:
                                      vars={"load_from": day.isoformat(), "load_to": day.isoformat()}))
     elapsed = time.perf_counter() - t0
     if not outcome.success:
-        raise RuntimeError(f"vault load {day} with --vars failed: {outcome.error}")
+        raise BenchError(f"vault load {day} with --vars failed: {outcome.error}")
     return elapsed
 
 
@@ -67,7 +67,7 @@ def _floor(target: str) -> tuple[float, int]:
     """Time the first-build SQL of every staging and vault model as plain CTAS (no dbt at run time)."""
     compiled = dbt.run(dbt.build_argv("compile", select=SELECT, target=target, extra=["--full-refresh", "--quiet"]))
     if not compiled.success:
-        raise RuntimeError(f"compile failed: {compiled.error}")
+        raise BenchError(f"compile failed: {compiled.error}")
     by_name = {n["name"]: n["compiled_code"] for n in compiled.nodes if n["resource_type"] == "model"}
     staging = sorted(n for n in by_name if n.startswith("stg_"))
     vault = sorted(n for n in by_name if not n.startswith("stg_"))
@@ -101,7 +101,7 @@ def run_engine(engine: str, env: dict[str, str], customers: int, days: int,
                progress: Progress = lambda _m: None) -> dict:
     """All three ratios on one engine. `env` points the engine's target at an EMPTY warehouse."""
     if days < RANGE_DAYS + 3:
-        raise ValueError(f"the vault benchmark needs at least {RANGE_DAYS + 3} days")
+        raise BenchError(f"the vault benchmark needs at least {RANGE_DAYS + 3} days")
     target = "dev" if engine == "duckdb" else "postgres"
     src = extract(customers, days, progress=progress)
     start = dt.date(2026, 1, 1)
@@ -110,7 +110,7 @@ def run_engine(engine: str, env: dict[str, str], customers: int, days: int,
             for d in range(1, days + 1):
                 res = ingest(wh, src, _day(start, d))
                 if not res.ok:
-                    raise RuntimeError(f"ingest of day {d} was not clean: {res.reason_codes}")
+                    raise BenchError(f"ingest of day {d} was not clean: {res.reason_codes}")
                 progress(f"{engine}: landed day {d}/{days}")
         dbt.run(dbt.build_argv("parse", target=target, extra=["--quiet"]))  # warm the parse cache
         _timed_load(target, _day(start, 1), _day(start, 1))

@@ -225,27 +225,14 @@ def reason_codes_cmd(as_json):
 
 # --- bench ------------------------------------------------------------------------------------------
 
-def _engines(ctx, param, value: str) -> tuple[str, ...]:
-    from .bench import ENGINES
-
-    engines = tuple(e.strip() for e in value.split(",") if e.strip())
-    unknown = [e for e in engines if e not in ENGINES]
-    if unknown or not engines:
-        raise click.BadParameter(f"choose from {', '.join(ENGINES)} (comma-separated), not {value!r}")
-    return engines
-
-
 @main.command("bench")
-@click.option("--customers", type=click.IntRange(1), default=1_000_000, show_default=True,
-              help="Customers in the generated extract (generated once, cached under data/bench/).")
+@params.bench_customers
 @click.option("--days-to-time", type=click.IntRange(1), default=1, show_default=True,
               help="Business dates to time, from the first (day 1 is the biggest: every customer).")
-@click.option("--engines", default="duckdb,postgres", show_default=True, callback=_engines,
-              help="Comma-separated engines to measure.")
+@params.bench_engines
 @click.option("--repeat", type=click.IntRange(1), default=3, show_default=True,
               help="Runs per side (alternating which goes first); the best counts.")
-@click.option("--record", is_flag=True,
-              help="Write the results into docs/benchmarks.md (replacing the section).")
+@params.bench_record
 @params.json_output
 @handle_errors
 def bench_cmd(customers, days_to_time, engines, repeat, record, as_json):
@@ -288,13 +275,11 @@ def bench_cmd(customers, days_to_time, engines, repeat, record, as_json):
 
 
 @main.command("bench-vault")
-@click.option("--customers", type=click.IntRange(1), default=1_000_000, show_default=True,
-              help="Customers in the generated extract (generated once, cached under data/bench/).")
+@params.bench_customers
 @click.option("--days", type=click.IntRange(13), default=30, show_default=True,
               help="Business dates to load; the last one is timed against day 2 and the floor.")
-@click.option("--engines", default="duckdb,postgres", show_default=True, callback=_engines,
-              help="Comma-separated engines to measure.")
-@click.option("--record", is_flag=True, help="Write the results into docs/benchmarks.md (replacing the section).")
+@params.bench_engines
+@params.bench_record
 @params.json_output
 @handle_errors
 def bench_vault_cmd(customers, days, engines, record, as_json):
@@ -309,9 +294,14 @@ def bench_vault_cmd(customers, days, engines, record, as_json):
     Exit 1 when a ratio misses its target.
     """
     from . import bench_vault
+    from .bench import BenchError
 
-    progress = None if as_json else (lambda msg: err_console.print(f"  {msg}"))
-    res = bench_vault.run(engines, customers, days, progress or (lambda _m: None))
+    progress = (lambda _m: None) if as_json else (lambda msg: err_console.print(f"  {msg}"))
+    try:
+        res = bench_vault.run(engines, customers, days, progress)
+    except BenchError as exc:
+        err_console.print(f"[red]error:[/] {exc}")
+        sys.exit(DATA_FAILURE)
     if record:
         res["recorded_in"] = str(bench_vault.record(res))
     if as_json:

@@ -35,3 +35,23 @@ source = click.option(
          "under the repo root (where `dq demo` generates).")
 business_date = click.option(
     "--date", "business_date", type=DATE, required=True, help="Business date to work on.")
+
+
+def _engines(ctx, param, value: str) -> tuple[str, ...]:
+    from .bench import ENGINES
+
+    engines = tuple(e.strip() for e in value.split(",") if e.strip())
+    unknown = [e for e in engines if e not in ENGINES]
+    if unknown or not engines:
+        raise click.BadParameter(f"choose from {', '.join(ENGINES)} (comma-separated), not {value!r}")
+    return engines
+
+
+bench_customers = click.option(
+    "--customers", type=click.IntRange(1), default=1_000_000, show_default=True,
+    help="Customers in the generated extract (generated once, cached under data/bench/).")
+bench_engines = click.option(
+    "--engines", default="duckdb,postgres", show_default=True, callback=_engines,
+    help="Comma-separated engines to measure.")
+bench_record = click.option(
+    "--record", is_flag=True, help="Write the results into docs/benchmarks.md (replacing the section).")
