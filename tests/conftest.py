@@ -90,3 +90,69 @@ def extract_factory(tmp_path_factory):
         return cache[key]
 
     return make
+
+
+# --- a built warehouse, once per engine per session ------------------------------------------------
+
+BUILT_DATES = ("2026-01-01", "2026-01-02", "2026-01-03")  # the dates of `clean_extract`
+
+
+@pytest.fixture(scope="session")
+def built_templates(tmp_path_factory, clean_extract):
+    """Build the whole project once per engine (clean_extract landed, every layer built by one
+    `dq build` over its dates); returns {engine: template}. Tests get copies via `built_target`."""
+    import datetime as dt
+
+    from dbt_project.build import build
+    from dbt_project.ldz import ingest
+
+    cache: dict[str, object] = {}
+
+    def get(engine: str, request) -> object:
+        if engine in cache:
+            return cache[engine]
+        with pytest.MonkeyPatch.context() as mp:
+            if engine == "duckdb":
+                template = tmp_path_factory.mktemp("built") / "template.duckdb"
+                mp.setenv("DQ_DUCKDB_PATH", str(template))
+                target = "dev"
+            else:
+                cluster = request.getfixturevalue("pg_cluster")
+                template = f"cdm_built_{os.getpid()}"
+                pgcluster.recreate_database(cluster.env, template)
+                for k, v in cluster.env.items():
+                    mp.setenv(k, v)
+                mp.setenv("POSTGRES_DB", template)
+                target = "postgres"
+            dates = [dt.date.fromisoformat(d) for d in BUILT_DATES]
+            with Warehouse(target) as wh:
+                for day in dates:
+                    res = ingest(wh, clean_extract, day)
+                    assert res.reason_code is None and not res.failed, res.as_dict()
+            outcome = build(target, dates[0], dates[-1])
+            assert outcome.success, [(n["name"], n["message"]) for n in outcome.failed_nodes] or outcome.error
+        cache[engine] = template
+        return template
+
+    return get
+
+
+@pytest.fixture
+def built_target(request, engine, built_templates, tmp_path, monkeypatch) -> str:
+    """A private copy of the session's built warehouse on the parametrised engine (corrupt it freely);
+    returns the dbt target name that reaches it."""
+    template = built_templates(engine, request)
+    if engine == "duckdb":
+        import shutil
+
+        path = tmp_path / f"built{next(_db_counter)}.duckdb"
+        shutil.copyfile(template, path)
+        monkeypatch.setenv("DQ_DUCKDB_PATH", str(path))
+        return "dev"
+    cluster = request.getfixturevalue("pg_cluster")
+    name = f"cdm_test_{os.getpid()}_{next(_db_counter)}"
+    pgcluster.recreate_database(cluster.env, name, template=template)
+    for k, v in cluster.env.items():
+        monkeypatch.setenv(k, v)
+    monkeypatch.setenv("POSTGRES_DB", name)
+    return "postgres"
