@@ -40,3 +40,19 @@ def _vault(**kwargs):
 
 
 hub = link = nh_link = sat = ref_table = _vault
+
+
+def as_of_date():
+    return "current_date"
+
+
+def current_version(sat, parent_hk, partition_by=()):
+    return f"select * from {sat} where {parent_hk} is not null"
+
+
+def safe_ratio(numerator, denominator):
+    return f"cast({numerator} as double precision) / nullif({denominator}, 0)"
+
+
+def seconds_between(start, finish):
+    return f"extract(epoch from ({finish} - {start}))"

@@ -379,6 +379,7 @@ class _BigTables:
                 select c.*, hash({s}, c.i, c.cell_id, c.package_id, 'r') as hr
                 from c
                 where c.day + 1 + hash({s}, c.i, c.cell_id, c.package_id, 'lag') % {RESPONSE_LAG_DAYS} = {d}
+                  and c.status_id in (1, 2)  -- a bounced or suppressed contact never responds
                   and hash({s}, c.i, c.cell_id, c.package_id, 'r') % 10000
                       < case when c.is_control = 1 then 200 else 450 end
             )
