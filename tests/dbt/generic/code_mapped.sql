@@ -23,5 +23,5 @@
                 ~ '`, then rerun the date from the ifl layer.') }}
         {%- endif -%}
     {%- endif %}
-{{ unmapped_sql }}
+    {{ unmapped_sql }}
 {% endtest %}

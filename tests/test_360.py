@@ -1,0 +1,107 @@
+"""Interface layer, 360 tables and cdm_publish on DuckDB and PostgreSQL: built from the vault through the
+mapping seeds, reconciled with the vault, and failing loudly when a number or a mapping is broken."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from dbt_project import dbt
+from dbt_project.project import root
+from dbt_project.warehouse import Warehouse
+
+DBT = str(Path(sys.executable).with_name("dbt"))
+GHOST = "0" * 32
+
+
+def run_dbt(command: str, target: str, *select: str) -> dbt.DbtOutcome:
+    return dbt.run(dbt.build_argv(command, select=select, target=target, extra=["--quiet"]))
+
+
+def failing(outcome: dbt.DbtOutcome) -> dict[str, str]:
+    return {n["name"]: n["reason_code"] for n in outcome.failed_nodes}
+
+
+def test_the_360_tables_cover_the_vault_and_reconcile(built_target):
+    with Warehouse(built_target) as wh:
+        real_customers = wh.query(f"select count(*) from rdv.h_customer where customer_hk <> '{GHOST}'")[0][0]
+        assert wh.query("select count(*) from c360.customer_360")[0][0] == real_customers > 0
+        assert wh.query("select count(*) from cdm_publish.customer_360_v1")[0][0] == real_customers
+        campaigns = wh.query(f"select count(*) from rdv.h_campaign where campaign_hk <> '{GHOST}'")[0][0]
+        assert wh.query("select count(*) from cdm_publish.campaign_360_v1")[0][0] == campaigns > 0
+        flowcharts = wh.query("select count(*), min(execution_count) from cdm_publish.flowchart_360_v1")[0]
+        assert flowcharts[0] > 0 and flowcharts[1] > 0
+        # the KPIs are not all zero: the demo data has contacts, responses and revenue
+        contacts, responses, revenue = wh.query(
+            "select sum(contacts), sum(responses), sum(revenue) from cdm_publish.campaign_360_v1")[0]
+        assert contacts > 1000 and responses > 0 and revenue > 0
+    outcome = run_dbt("test", built_target, "tag:reconciliation")
+    assert outcome.success, failing(outcome)
+    assert len([n for n in outcome.nodes if n["status"] == "pass"]) == 3
+
+
+BREAKS = {
+    "customer_360 loses a contact": (
+        "update c360.customer_360 set contacts_total = contacts_total - 1 "
+        "where customer_id = (select min(customer_id) from c360.customer_360 where contacts_total > 0)",
+        {"customer_360_contacts_match_the_contact_link": "ROW_COUNT_MISMATCH"}),
+    "a flowchart's revenue drifts": (
+        "update c360.flowchart_360 set revenue = revenue + 1 "
+        "where flowchart_id = (select min(flowchart_id) from c360.flowchart_360)",
+        {"campaign_360_equals_the_sum_of_its_flowcharts": "ROW_COUNT_MISMATCH"}),
+    "a campaign shows fewer contacts than its responses": (
+        "update c360.campaign_360 set contacts = 0 "
+        "where campaign_id = (select min(campaign_id) from c360.campaign_360 where responses > 0)",
+        {"campaign_360_equals_the_sum_of_its_flowcharts": "ROW_COUNT_MISMATCH",
+         "responses_never_exceed_contacts": "ANOMALY"}),
+}
+
+
+@pytest.mark.parametrize("broken", BREAKS, ids=list(BREAKS))
+def test_a_broken_number_fails_reconciliation_with_its_reason_code(built_target, broken):
+    sql, expected = BREAKS[broken]
+    with Warehouse(built_target) as wh:
+        wh.execute(sql)
+    outcome = run_dbt("test", built_target, "tag:reconciliation")
+    assert not outcome.success
+    assert failing(outcome) == expected
+
+
+UNMAPPED = {
+    "contact status": ("update rdv.s_contact_status set contact_status_id = 97 "
+                       "where contact_hk = (select min(contact_hk) from rdv.l_contact)",
+                       "contact_status_id", "97"),
+    "channel": ("update rdv.s_offer_details set channel = 'FAX' "
+                f"where offer_hk = (select min(offer_hk) from rdv.h_offer where offer_hk <> '{GHOST}')",
+                "source_channel", "FAX"),
+    "country": ("update rdv.s_customer_profile set country = 'XX' "
+                f"where customer_hk <> '{GHOST}'", "country_code", "XX"),
+}
+
+
+@pytest.mark.parametrize("code", UNMAPPED, ids=list(UNMAPPED))
+def test_an_unmapped_code_fails_the_build_with_mapping_missing_and_names_the_code(built_target, code):
+    sql, column, value = UNMAPPED[code]
+    with Warehouse(built_target) as wh:
+        wh.execute(sql)
+    outcome = run_dbt("build", built_target, "ifl", "c360", "cdm_publish")
+    assert not outcome.success
+    failed = [n for n in outcome.failed_nodes if n["reason_code"] == "MAPPING_MISSING"]
+    assert len(failed) == 1, outcome.failed_nodes
+    assert column in failed[0]["name"]
+    assert f"{value} (" in failed[0]["message"] and "seeds/map_" in failed[0]["message"]
+    # nothing downstream of the failing interface model was built from the unmapped data
+    assert any(n["status"] == "skipped" and n["name"].startswith("pub_") for n in outcome.nodes)
+
+
+def test_dbt_build_select_c360_cdm_publish_from_the_root(built_target, engine):
+    # DuckDB is the default target (no flags at all); PostgreSQL is chosen by name
+    flags = [] if engine == "duckdb" else ["--target", built_target]
+    out = subprocess.run([DBT, "build", "--select", "c360", "cdm_publish", *flags], cwd=root(),
+                         env=dict(os.environ), capture_output=True, text=True, check=False)
+    assert out.returncode == 0, out.stdout[-3000:]
+    assert "customer_360_v1" in out.stdout and "Completed successfully" in out.stdout
