@@ -383,5 +383,50 @@ def demo_cmd(customers, days, seed, out, target):
     sys.exit(OK if outcome.success and not problems else DATA_FAILURE)
 
 
+# --- ml (issue 4: the ML write-back) ---------------------------------------------------------------
+
+@main.group("ml")
+def ml_group() -> None:
+    """The ML write-back loop: score customers from cdm_publish into cdm_ingest (the vault ingests it)."""
+
+
+@ml_group.command("score")
+@params.business_date
+@params.target
+@click.option("--model", "models", multiple=True, metavar="NAME",
+              help="Only this model (repeatable): response_propensity, response_propensity_gbm. Default: both.")
+@params.json_output
+@handle_errors
+def ml_score_cmd(business_date, target, models, as_json):
+    """Train the response-propensity models on cdm_publish.customer_360_v1 as of --date, score every
+    customer and write cdm_ingest.ml_customer_scores (+ AUC and row counts in cdm_ingest.ml_model_runs).
+
+    Replaces each model's slice of the date in one transaction: safe to rerun. The published table must
+    be as of --date (else exit 2: build through it first). Then `dq build --from D --select tag:ml` loads
+    the scores into rdv.s_customer_ml_score, quarantining bad rows in cdm_ingest.ml_score_rejects.
+    Exit 1 when the data cannot train a model (too few responders).
+    """
+    from . import ml
+
+    try:
+        res = ml.score(target, business_date, list(models) or None)
+    except ml.MlDataError as exc:
+        err_console.print(f"[red]error:[/] [{exc.reason.value}] {exc}")
+        sys.exit(DATA_FAILURE)
+    if as_json:
+        click.echo(json.dumps(res.as_dict(), indent=2, default=str))
+        return
+    t = Table(title=f"ML scores {business_date} from {res.features_from} (scored_at {res.scored_at} UTC)",
+              title_justify="left")
+    for col in ("model", "version", "AUC (holdout)", "train", "holdout", "responders", "scored"):
+        t.add_column(col, justify="left" if col in ("model", "version") else "right", no_wrap=col == "version")
+    for r in res.runs:
+        t.add_row(r.model_name, r.model_version, f"{r.auc:.3f}", f"{r.train_rows:,}", f"{r.holdout_rows:,}",
+                  f"{r.positives:,}", f"{r.scored_rows:,}")
+    console.print(t)
+    console.print("Written to cdm_ingest.ml_customer_scores and cdm_ingest.ml_model_runs. Next: "
+                  f"`dq build --from {business_date} --select tag:ml` loads them into the vault.")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
