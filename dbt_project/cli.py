@@ -383,6 +383,78 @@ def demo_cmd(customers, days, seed, out, target):
     sys.exit(OK if outcome.success and not problems else DATA_FAILURE)
 
 
+# --- validate (issue 5) -----------------------------------------------------------------------------
+
+@main.command("validate")
+@click.option("--layer", type=click.Choice(("ldz", "rdv", "ifl", "360", "publish", "ml", "all")), required=True,
+              help="Layer whose checkpoint to run; `all` runs every layer in order (skipping unbuilt ones).")
+@click.option("--date", "business_date", type=params.DATE, default=None,
+              help="Business date to validate. Default: the latest date landed (max business_date in meta.ldz_files).")
+@click.option("--max-failing-rows", type=click.IntRange(0, 200), default=20, show_default=True,
+              help="Failing rows kept and shown per failed check.")
+@params.target
+@params.json_output
+@handle_errors
+def validate_cmd(layer, business_date, max_failing_rows, target, as_json):
+    """Run a layer's Great Expectations checkpoint (suites in ge/suites/) for one business date.
+
+    Prints each check with observed failing rows, expected, status and reason code; stores one row per
+    check in meta.dq_results; shows up to N failing rows per failed check; writes offline Data Docs under
+    reports/data_docs/. Exit 1 when a check fails, 2 when the layer is not built or on a config error.
+    """
+    from .errors import USAGE
+    from .validate import validate, validation_table
+
+    progress = None if as_json else (lambda msg: err_console.print(f"  {msg}"))
+    run = validate(target, layer, business_date, max_failing_rows, progress=progress)
+    if as_json:
+        click.echo(json.dumps(run.as_dict(), indent=2, default=str))
+    else:
+        for renderable in validation_table(run):
+            console.print(renderable)
+    sys.exit(OK if run.ok else (DATA_FAILURE if not run.errors else USAGE))
+
+
+@main.command("bench-validate")
+@click.option("--customers", type=click.IntRange(1), default=1_000_000, show_default=True,
+              help="Customers in the generated extract (generated once, cached under data/bench/).")
+@click.option("--days", type=click.IntRange(1), default=3, show_default=True,
+              help="Business dates landed and built; the last one is validated.")
+@params.bench_engines
+@click.option("--repeat", type=click.IntRange(1), default=3, show_default=True, help="Runs per side; the best counts.")
+@params.bench_record
+@params.json_output
+@handle_errors
+def bench_validate_cmd(customers, days, engines, repeat, record, as_json):
+    """Time `dq validate` per layer: the GX checkpoint against the same checks run as plain SQL.
+
+    Prints GX ÷ SQL per layer without and with GX's import time (target ≤ 2 without). Builds its own
+    warehouse (never the dev one). Exit 1 when a ratio misses the target.
+    """
+    from . import bench_validate
+    from .bench import BenchError
+
+    progress = (lambda _m: None) if as_json else (lambda msg: err_console.print(f"  {msg}"))
+    try:
+        res = bench_validate.run(engines, customers, days, repeat, progress)
+    except BenchError as exc:
+        err_console.print(f"[red]error:[/] {exc}")
+        sys.exit(DATA_FAILURE)
+    if record:
+        res["recorded_in"] = str(bench_validate.record(res))
+    if as_json:
+        click.echo(json.dumps(res, indent=2))
+    else:
+        t = Table(title=f"Validation: GX vs plain SQL (GX import {res['gx_import_s']:.2f}s, best of {repeat})",
+                  title_justify="left")
+        for col in bench_validate.COLUMNS:
+            t.add_column(col, justify="left" if col in ("engine", "layer") else "right")
+        for cells in bench_validate.table_cells(res):
+            t.add_row(*cells)
+        console.print(t)
+    sys.exit(OK if res["ok"] else DATA_FAILURE)
+
+
 # --- ml (issue 4: the ML write-back) ---------------------------------------------------------------
 
 @main.group("ml")

@@ -1,0 +1,72 @@
+"""LDZ -> RDV suite: what LDZ accepted for the business date (ldz.ldz_<table>, _business_date = D) reached
+the vault. Rows quarantined in ldz.ldz_rejects were never accepted and are not expected in the vault.
+
+  * KEY_MISMATCH — a distinct business key (or a non-NULL foreign key) accepted for D is not in its hub.
+    Keys are compared as delivered (the hub keeps the business key of its first sighting).
+  * ROW_COUNT_MISMATCH — contacts and responses reconcile with their non-historized links, by key:
+    (a) every distinct key (customer x cell x package; customer x treatment x response pack) accepted
+        for D is in the link — loaded for D, or earlier when D restates it (the link keeps the first
+        delivery of a restated contact; its new status is a version in s_contact_status);
+    (b) every link row with business_date D comes from a key accepted for D.
+    So "accepted distinct keys for D" = "link rows of D" + "keys of D first delivered on another date";
+    each failing row names the key and which side it is missing from.
+"""
+
+from dbt_project.reason_codes import ReasonCode
+from dbt_project.validate import Check
+
+KEYS = {  # LDZ table: [(LDZ column, hub, hub business key)]
+    "ldz_customer": [("customerid", "h_customer", "customer_id")],
+    "ldz_ua_campaign": [("campaignid", "h_campaign", "campaign_id")],
+    "ldz_ua_flowchart": [("flowchartid", "h_flowchart", "flowchart_id"),
+                         ("campaignid", "h_campaign", "campaign_id")],
+    "ldz_ua_ccrunlog": [("runid", "h_flowchart_run", "run_id"), ("flowchartid", "h_flowchart", "flowchart_id")],
+    "ldz_ua_cell": [("cellid", "h_cell", "cell_id"), ("flowchartid", "h_flowchart", "flowchart_id")],
+    "ldz_ua_offer": [("offerid", "h_offer", "offer_id")],
+    "ldz_ua_treatment": [("treatmentinstid", "h_treatment", "treatment_inst_id"),
+                         ("campaignid", "h_campaign", "campaign_id"), ("offerid", "h_offer", "offer_id"),
+                         ("cellid", "h_cell", "cell_id"), ("runid", "h_flowchart_run", "run_id")],
+    "ldz_ua_contacthistory": [("customerid", "h_customer", "customer_id"), ("cellid", "h_cell", "cell_id")],
+    "ldz_ua_responsehistory": [("customerid", "h_customer", "customer_id"),
+                               ("treatmentinstid", "h_treatment", "treatment_inst_id")],
+}
+EVENTS = {  # LDZ table: (link, [(LDZ column, link column)]) — the event's key
+    "ldz_ua_contacthistory": ("l_contact", [("customerid", "customer_id"), ("cellid", "cell_id"),
+                                            ("packageid", "package_id")]),
+    "ldz_ua_responsehistory": ("l_response", [("customerid", "customer_id"),
+                                              ("treatmentinstid", "treatment_inst_id"),
+                                              ("responsepackid", "response_pack_id")]),
+}
+REQUIRES = (*(f"ldz.{t}" for t in KEYS), *sorted({f"rdv.{h}" for cols in KEYS.values() for _c, h, _b in cols}),
+            *(f"rdv.{link}" for link, _cols in EVENTS.values()))
+
+
+def _key_in_hub(table: str, column: str, hub: str, bk: str) -> Check:
+    return Check(
+        f"{table}.{column}_in_{hub}", f"ldz.{table}", ReasonCode.KEY_MISMATCH,
+        f"select {column} as {bk} from {{batch}} where _business_date = :business_date and {column} is not null "
+        f"except select {bk} from rdv.{hub}",
+        f"every distinct {column} accepted in ldz.{table} for the date is in rdv.{hub}")
+
+
+def _events_reconcile(table: str, link: str, cols: list[tuple[str, str]]) -> Check:
+    ldz_cols = ", ".join(c for c, _ in cols)
+    link_cols = ", ".join(c for _, c in cols)
+    aliased = ", ".join(f"{c} as {lc}" for c, lc in cols)
+    return Check(
+        f"{table}.reconciles_{link}", f"ldz.{table}", ReasonCode.ROW_COUNT_MISMATCH,
+        f"select 'accepted in LDZ, not in rdv.{link}' as problem, {link_cols} from ("
+        f"select {aliased} from {{batch}} where _business_date = :business_date "
+        f"except select {link_cols} from rdv.{link}) as missing_in_link "
+        f"union all "
+        f"select 'in rdv.{link} for the date, not accepted in LDZ' as problem, {link_cols} from ("
+        f"select {link_cols} from rdv.{link} where business_date = :business_date "
+        f"except select {ldz_cols} from {{batch}} where _business_date = :business_date) as not_accepted",
+        f"distinct keys accepted in ldz.{table} for the date = rows of rdv.{link} for the date "
+        "+ keys first delivered on another date")
+
+
+def checks() -> list[Check]:
+    out = [_key_in_hub(t, c, h, b) for t, cols in KEYS.items() for c, h, b in cols]
+    out += [_events_reconcile(t, link, cols) for t, (link, cols) in EVENTS.items()]
+    return out

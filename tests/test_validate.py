@@ -1,0 +1,197 @@
+"""`dq validate` (issue 5): every check passes on a clean built warehouse and each corruption fails the
+right check with its reason code, on DuckDB and PostgreSQL. GX, dbt and the databases are real."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+
+import pytest
+from click.testing import CliRunner
+
+from dbt_project import validate as v
+from dbt_project.cli import main
+from dbt_project.warehouse import Warehouse
+
+D1, D3 = dt.date(2026, 1, 1), dt.date(2026, 1, 3)
+
+
+def _corrupt(target: str, *statements: str) -> None:
+    with Warehouse(target) as wh:
+        for sql in statements:
+            wh.execute(sql)
+
+
+def _failed(run: v.ValidationRun) -> dict[str, str]:
+    return {r.check: r.reason_code for r in run.failed}
+
+
+def test_clean_warehouse_passes_every_layer_and_stores_results(built_target, tmp_path):
+    run = v.validate(built_target, "all", docs_dir=tmp_path)
+    assert run.business_date == D3  # default: the latest landed date
+    assert run.ok, [(r.check, r.observed, r.error) for r in run.failed + run.errors]
+    assert {"ldz", "rdv"} <= {r.layer for r in run.results}
+    built = [layer for layer in run.layers if layer not in run.not_built]
+    assert len(run.results) == sum(len(v.load_suite(layer).checks) for layer in built)
+    with Warehouse(built_target) as wh:
+        stored = wh.query("select layer, check_name, status, reason_code, business_date from meta.dq_results "
+                          f"where run_id = {wh.param}", [run.run_id])
+        # the same checks as plain SQL agree with GX (all zero failing rows)
+        plain = {name: n for layer in built
+                 for name, n in v.run_plain_sql(wh, v.load_suite(layer), run.business_date).items()}
+    assert len(stored) == len(run.results)
+    assert {s[2] for s in stored} == {"PASS"}
+    assert all(s[4] == D3 for s in stored)
+    assert set(plain.values()) == {0}
+    # the earlier dates of the build pass too (date-scoped)
+    for day in (D1, dt.date(2026, 1, 2)):
+        assert v.validate(built_target, "rdv", day, docs_dir=tmp_path).ok
+
+
+CORRUPTIONS = {
+    # name: (layer, date, statements, the failing check, its reason code)
+    "duplicate_hub_row": (
+        "rdv", D1,
+        ["insert into rdv.h_customer select * from rdv.h_customer where customer_id = "
+         "(select min(customer_id) from rdv.h_customer where business_date = '2026-01-01')"],
+        "h_customer.key_unique", "DUPLICATE_KEY"),
+    "orphan_link": (
+        "rdv", D1,
+        ["update rdv.l_contact set customer_hk = md5('no such customer') where contact_hk = "
+         "(select min(contact_hk) from rdv.l_contact where business_date = '2026-01-01')"],
+        "l_contact.customer_hk_in_h_customer", "KEY_MISMATCH"),
+    "null_hash_key": (
+        "rdv", D1,
+        ["update rdv.l_cell_flowchart set cell_flowchart_hk = null where cell_flowchart_hk = "
+         "(select min(cell_flowchart_hk) from rdv.l_cell_flowchart where business_date = '2026-01-01')"],
+        "l_cell_flowchart.no_null_keys", "NULL_KEY"),
+    "duplicate_satellite_version": (
+        "rdv", D3,
+        ["insert into rdv.s_contact_status select * from rdv.s_contact_status where contact_hk = "
+         "(select min(contact_hk) from rdv.s_contact_status where business_date = '2026-01-03')"],
+        "s_contact_status.key_unique", "DUPLICATE_KEY"),
+    "contact_link_rows_deleted": (
+        "ldz", D3,
+        ["delete from rdv.l_contact where business_date = '2026-01-03'"],
+        "ldz_ua_contacthistory.reconciles_l_contact", "ROW_COUNT_MISMATCH"),
+    "response_link_row_deleted": (
+        "ldz", D3,
+        ["delete from rdv.l_response where response_hk = "
+         "(select min(response_hk) from rdv.l_response where business_date = '2026-01-03')"],
+        "ldz_ua_responsehistory.reconciles_l_response", "ROW_COUNT_MISMATCH"),
+    "ldz_key_missing_from_hub": (
+        "ldz", D3,
+        ["delete from rdv.h_customer where customer_id = "
+         "(select min(customerid) from ldz.ldz_customer where _business_date = '2026-01-03')"],
+        "ldz_customer.customerid_in_h_customer", "KEY_MISMATCH"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CORRUPTIONS))
+def test_each_corruption_fails_its_check_with_its_reason_code(built_target, tmp_path, name):
+    layer, day, statements, check, reason = CORRUPTIONS[name]
+    before = v.validate(built_target, layer, day, docs_dir=tmp_path)
+    assert before.ok
+    _corrupt(built_target, *statements)
+    run = v.validate(built_target, layer, day, max_failing_rows=5, docs_dir=tmp_path)
+    failed = _failed(run)
+    assert failed.get(check) == reason, failed
+    res = next(r for r in run.results if r.check == check)
+    assert res.observed >= 1 and res.failing_rows and len(res.failing_rows) <= 5
+    # GX and the same check as plain SQL see the same failing rows
+    with Warehouse(built_target) as wh:
+        plain = v.run_plain_sql(wh, v.load_suite(layer), day)
+        stored = wh.query(f"select status, reason_code, failing_rows from meta.dq_results where run_id = {wh.param} "
+                          f"and check_name = {wh.param}", [run.run_id, check])
+    assert {r.check: r.observed for r in run.results} == plain
+    assert stored[0][0] == "FAIL" and stored[0][1] == reason and json.loads(stored[0][2])
+    if name != "ldz_key_missing_from_hub":  # a missing hub row also fails every other table naming that key
+        assert set(failed) == {check}, failed
+
+
+def test_cli_exit_codes_table_and_failing_rows(built_target):
+    runner = CliRunner()
+    ok = runner.invoke(main, ["validate", "--layer", "rdv", "--target", built_target])
+    assert ok.exit_code == 0, ok.output
+    assert "h_customer.key_unique" in ok.output and "PASS" in ok.output
+    _corrupt(built_target, "insert into rdv.h_offer select * from rdv.h_offer where offer_hk = "
+                           "(select min(offer_hk) from rdv.h_offer where business_date = '2026-01-01')")
+    bad = runner.invoke(main, ["validate", "--layer", "rdv", "--date", "2026-01-01", "--target", built_target,
+                               "--max-failing-rows", "3"])
+    assert bad.exit_code == 1, bad.output
+    assert "DUPLICATE_KEY" in bad.output and "failing rows" in bad.output and "copies" in bad.output
+    js = runner.invoke(main, ["validate", "--layer", "rdv", "--date", "2026-01-01", "--target", built_target,
+                              "--json"])
+    assert js.exit_code == 1
+    doc = json.loads(js.stdout)
+    assert [c["check"] for c in doc["checks"] if c["status"] == "FAIL"] == ["h_offer.key_unique"]
+
+
+def test_layer_not_built_is_a_usage_error(target):
+    runner = CliRunner()
+    # an empty warehouse: nothing landed, and with a date the vault tables are missing
+    res = runner.invoke(main, ["validate", "--layer", "rdv", "--target", target])
+    assert res.exit_code == 2 and "pass --date" in res.output
+    res = runner.invoke(main, ["validate", "--layer", "rdv", "--date", "2026-01-01", "--target", target])
+    assert res.exit_code == 2 and "not built" in res.output
+    missing = [layer for layer in v.LAYERS if not (v.suites_dir() / f"{v.SUITE_MODULES[layer]}.py").exists()]
+    for layer in missing:
+        res = runner.invoke(main, ["validate", "--layer", layer, "--date", "2026-01-01", "--target", target])
+        assert res.exit_code == 2 and "not built yet" in res.output, res.output
+
+
+def test_data_docs_render_offline(built_target, tmp_path):
+    _corrupt(built_target, "update rdv.l_cell_flowchart set cell_flowchart_hk = null where cell_flowchart_hk = "
+                           "(select min(cell_flowchart_hk) from rdv.l_cell_flowchart)")
+    run = v.validate(built_target, "rdv", D1, docs_dir=tmp_path)
+    pages = [tmp_path / f"{run.run_id}.html", tmp_path / "index.html"]
+    for page in pages:
+        text = page.read_text()
+        assert "<script" not in text.lower()
+        assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", text, re.I), page
+        assert "http://" not in text and "https://" not in text
+    assert "NULL_KEY" in pages[0].read_text() and run.run_id in pages[1].read_text()
+
+
+def test_duckdb_shim_makes_gx_work_and_is_needed(tmp_path):
+    """Fails if the DuckDB shim stops working (or stops being needed: then drop it)."""
+    import duckdb
+
+    from dbt_project import gx_shim
+
+    gx = gx_shim.load()
+    assert gx.__version__ == gx_shim.GX_VERSION and gx_shim.shim_applied()
+    path = tmp_path / "shim.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute("create schema s; create table s.t as select * from range(10) r(x)")
+    con.close()
+
+    def observed() -> int:
+        ctx = gx.get_context(mode="ephemeral")
+        ds = ctx.data_sources.add_sql("shim", connection_string=f"duckdb:///{path}")
+        batch = ds.add_table_asset("t", table_name="t", schema_name="s").add_batch_definition_whole_table(
+            "all").get_batch()
+        res = batch.validate(gx.expectations.UnexpectedRowsExpectation(
+            unexpected_rows_query="select x from {batch} where x >= 7"))
+        v._close(ds)
+        return int(res.result["observed_value"]) if res.success is not None and res.result else -1
+
+    assert observed() == 3
+    from great_expectations.execution_engine import sqlalchemy_execution_engine as see
+
+    shimmed = see._PERSISTED_CONNECTION_DIALECTS
+    see._PERSISTED_CONNECTION_DIALECTS = tuple(d for d in shimmed if getattr(d, "value", d) != "duckdb")
+    try:
+        assert observed() != 3  # without it GX 1.24 cannot compute the metric on DuckDB
+    finally:
+        see._PERSISTED_CONNECTION_DIALECTS = shimmed
+
+
+def test_dq_cli_import_does_not_import_gx():
+    import subprocess
+    import sys
+
+    code = "import sys, dbt_project.cli; print('great_expectations' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
