@@ -474,7 +474,7 @@ def ml_score_cmd(business_date, target, models, as_json):
     customer and write cdm_ingest.ml_customer_scores (+ AUC and row counts in cdm_ingest.ml_model_runs).
 
     Replaces each model's slice of the date in one transaction: safe to rerun. The published table must
-    be as of --date (else exit 2: build through it first). Then `dq build --from D --select tag:ml` loads
+    be as of --date (else exit 2: build through it first). Then `dq build --from D --select tag:ml+` loads
     the scores into rdv.s_customer_ml_score, quarantining bad rows in cdm_ingest.ml_score_rejects.
     Exit 1 when the data cannot train a model (too few responders).
     """
@@ -497,7 +497,7 @@ def ml_score_cmd(business_date, target, models, as_json):
                   f"{r.positives:,}", f"{r.scored_rows:,}")
     console.print(t)
     console.print("Written to cdm_ingest.ml_customer_scores and cdm_ingest.ml_model_runs. Next: "
-                  f"`dq build --from {business_date} --select tag:ml` loads them into the vault.")
+                  f"`dq build --from {business_date} --select tag:ml+` loads them into the vault and Customer 360.")
 
 
 if __name__ == "__main__":  # pragma: no cover
