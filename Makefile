@@ -28,7 +28,8 @@ pytest: $(STAMP)
 	$(BIN)/pytest
 
 bench: $(STAMP)  ## benchmarks at 1M customers; prints ratios and records them in docs/benchmarks.md
-	$(BIN)/dq bench --record; ldz=$$?; $(BIN)/dq bench-vault --record; vault=$$?; exit $$((ldz || vault))
+	$(BIN)/dq bench --record; ldz=$$?; $(BIN)/dq bench-vault --record; vault=$$?; \
+	$(BIN)/dq bench-validate --record; validate=$$?; exit $$((ldz || vault || validate))
 
 lock: $(STAMP)  ## refresh constraints.txt (the full transitive lock) from the current venv
 	$(BIN)/pip freeze --exclude-editable --disable-pip-version-check | grep -v '^-e ' > constraints.txt

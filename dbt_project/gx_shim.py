@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 from types import ModuleType
 
 from .project import ConfigError
@@ -56,4 +57,5 @@ def load() -> ModuleType:
             "(its DuckDB shim is proven on that version only). Run `make install`.")
     apply_duckdb_shim()
     logging.getLogger("great_expectations").setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", module="great_expectations")  # deprecation/datasource-type advice
     return gx

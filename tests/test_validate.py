@@ -85,6 +85,30 @@ CORRUPTIONS = {
         ["delete from rdv.h_customer where customer_id = "
          "(select min(customerid) from ldz.ldz_customer where _business_date = '2026-01-03')"],
         "ldz_customer.customerid_in_h_customer", "KEY_MISMATCH"),
+    "flowchart_without_executions": (
+        "360", D3,
+        ["update c360.flowchart_360 set execution_count = 0 where flowchart_id = "
+         "(select min(flowchart_id) from c360.flowchart_360)"],
+        "flowchart_360.execution_count_positive", "ANOMALY"),
+    "unmapped_code": (
+        "ifl", D3,
+        ["delete from ifl.map_country where country_code = "
+         "(select min(country_code) from ifl.ifl_customer where country_code is not null)"],
+        "ifl_customer.country_code_mapped", "MAPPING_MISSING"),
+    "out_of_range_score": (
+        "ml", D3,
+        ["insert into cdm_ingest.ml_customer_scores (customer_id, model_name, model_version, score, decile, "
+         "scored_at, business_date) select min(customer_id), 'response_propensity', 'test', 1.5, 1, "
+         "cast('2026-01-03 12:00:00' as timestamp), cast('2026-01-03' as date) from rdv.h_customer"],
+        "ml_customer_scores.score_in_0_1", "ML_SCORE_INVALID"),
+    "empty_publish_model": (
+        "publish", D3,
+        ["delete from cdm_publish.flowchart_360_v1"],
+        "flowchart_360_v1.rows_for_date", "ZERO_ROWS"),
+    "publish_contract_column_dropped": (
+        "publish", D3,
+        ["alter table cdm_publish.campaign_360_v1 drop column revenue"],
+        "campaign_360_v1.contract_columns", "SCHEMA_MISMATCH"),
 }
 
 
