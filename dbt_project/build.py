@@ -16,10 +16,8 @@ def build(target: str | None, from_date: dt.date, to_date: dt.date, select: Sequ
     The warehouse connection is closed before dbt starts (DuckDB allows one writer)."""
     with Warehouse(target) as wh:
         from .ldz import ensure_schema
-        from .ml import ensure_ml_schema
 
-        ensure_schema(wh)
-        ensure_ml_schema(wh)  # cdm_ingest: a dbt source even before any model scored
+        ensure_schema(wh)  # LDZ, meta and cdm_ingest (the ML write-back dbt reads as a source)
         set_window(wh, from_date, to_date)
     extra = ["--quiet"] + (["--full-refresh"] if full_refresh else [])
     return dbt.run(dbt.build_argv(command, select=select, target=target, extra=extra))

@@ -109,7 +109,7 @@ class IngestResult:
 # --- DDL ------------------------------------------------------------------------------------------
 
 def ensure_schema(wh: Warehouse) -> None:
-    """Create the LDZ and meta tables the ingest writes (idempotent)."""
+    """Create the LDZ and meta tables the ingest writes, and the cdm_ingest tables dbt reads (idempotent)."""
     t = SQL_TYPES[wh.engine]
     for schema in ("ldz", "meta"):
         wh.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
@@ -134,6 +134,9 @@ def ensure_schema(wh: Warehouse) -> None:
     if wh.engine == "postgres":
         wh.execute("CREATE INDEX IF NOT EXISTS ldz_rejects_date ON ldz.ldz_rejects (business_date, table_name)")
         _ensure_pg_safe_casts(wh)
+    from .ml import ensure_ml_schema
+
+    ensure_ml_schema(wh)  # cdm_ingest: a dbt source too, so `dbt build` works before any model scored
 
 
 def _ensure_pg_safe_casts(wh: Warehouse) -> None:
