@@ -1,12 +1,23 @@
--- Contacts as of the as-of date: one row per contact (customer x cell x package) with its current
--- status mapped through seeds/map_contact_status.csv (counts_as_contact), and the cell's flowchart,
--- campaign, control flag and channel.
+-- Contacts: one row per contact (customer x cell x package), its latest known status mapped through
+-- seeds/map_contact_status.csv (counts_as_contact), and the cell's flowchart, campaign, control flag
+-- and channel. Incremental: a run rewrites only the contacts its load window touched (a new link row or
+-- a new status version), so a day's refresh reads the day's rows, not the contact history. The status is
+-- the latest version loaded (whatever order dates were loaded in); the cell attribution is the one
+-- known when the contact was last touched. After changing a mapping seed: `--full-refresh`.
+{{ config(
+    materialized='incremental',
+    unique_key='contact_hk',
+    incremental_strategy='delete+insert',
+    on_schema_change='fail',
+    post_hook=["{{ cdm.vault_index(this, 'contact_hk') }}", "{{ cdm.vault_index(this, 'contact_date') }}"]
+) }}
+
 with contacts as (
     select * from {{ ref('l_contact') }}
 ),
 
-status as (
-    {{ cdm.current_version('s_contact_status', 'contact_hk') }}
+status_versions as (
+    select * from {{ ref('s_contact_status') }}
 ),
 
 status_map as (
@@ -15,6 +26,30 @@ status_map as (
 
 cells as (
     select * from {{ ref('ifl_cell') }}
+),
+
+touched as (
+    select contact_hk
+    from contacts
+    {%- if is_incremental() %}
+        where {{ cdm.batch_filter('business_date') }}
+        union
+        select contact_hk
+        from status_versions
+        where {{ cdm.batch_filter('business_date') }}
+    {%- endif %}
+),
+
+status as (
+    select
+        status_versions.contact_hk,
+        status_versions.contact_status_id,
+        row_number() over (
+            partition by status_versions.contact_hk
+            order by status_versions.effective_from desc, status_versions.load_dts desc
+        ) as version_rank
+    from status_versions
+    inner join touched on status_versions.contact_hk = touched.contact_hk
 ),
 
 final as (
@@ -38,10 +73,13 @@ final as (
         cells.channel,
         contacts.business_date
     from contacts
-    left join status on contacts.contact_hk = status.contact_hk
+    inner join touched on contacts.contact_hk = touched.contact_hk
+    left join status
+        on
+            contacts.contact_hk = status.contact_hk
+            and status.version_rank = 1
     left join status_map on status.contact_status_id = status_map.contact_status_id
     left join cells on contacts.cell_hk = cells.cell_hk
-    where contacts.business_date <= {{ cdm.as_of_date() }}
 )
 
 select * from final

@@ -1,8 +1,21 @@
 -- Responses as of the as-of date, with the response type mapped through seeds/map_response_type.csv
 -- (category, counts_as_response) and attributed along treatment -> cell -> flowchart -> campaign, the
--- same path contacts take, so campaign and flowchart totals reconcile.
+-- same path contacts take, so campaign and flowchart totals reconcile. Incremental: a run adds only the
+-- responses its load window delivered (a response is an immutable event). After changing a mapping
+-- seed: `--full-refresh`.
+{{ config(
+    materialized='incremental',
+    unique_key='response_hk',
+    incremental_strategy='delete+insert',
+    on_schema_change='fail',
+    post_hook=["{{ cdm.vault_index(this, 'response_hk') }}"]
+) }}
+
 with responses as (
     select * from {{ ref('l_response') }}
+    {%- if is_incremental() %}
+        where {{ cdm.batch_filter('business_date') }}
+    {%- endif %}
 ),
 
 type_map as (
@@ -25,7 +38,6 @@ latest_treatment as (
         flowchart_run_hk,
         row_number() over (partition by treatment_hk order by load_dts desc, cell_hk asc) as link_rank
     from treatment_cell
-    where business_date <= {{ cdm.as_of_date() }}
 ),
 
 final as (
@@ -64,7 +76,6 @@ final as (
             responses.treatment_hk = latest_treatment.treatment_hk
             and latest_treatment.link_rank = 1
     left join cells on latest_treatment.cell_hk = cells.cell_hk
-    where responses.business_date <= {{ cdm.as_of_date() }}
 )
 
 select * from final
