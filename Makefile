@@ -29,7 +29,8 @@ pytest: $(STAMP)
 
 bench: $(STAMP)  ## benchmarks at 1M customers; prints ratios and records them in docs/benchmarks.md
 	$(BIN)/dq bench --record; ldz=$$?; $(BIN)/dq bench-vault --record; vault=$$?; \
-	$(BIN)/dq bench-validate --record; validate=$$?; exit $$((ldz || vault || validate))
+	$(BIN)/dq bench-validate --record; validate=$$?; \
+	$(BIN)/dq bench-360 --record --engines duckdb; c360=$$?; exit $$((ldz || vault || validate || c360))
 
 lock: $(STAMP)  ## refresh constraints.txt (the full transitive lock) from the current venv
 	$(BIN)/pip freeze --exclude-editable --disable-pip-version-check | grep -v '^-e ' > constraints.txt

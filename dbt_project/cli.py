@@ -316,6 +316,47 @@ def bench_vault_cmd(customers, days, engines, record, as_json):
     sys.exit(OK if res["ok"] else DATA_FAILURE)
 
 
+@main.command("bench-360")
+@params.bench_customers
+@click.option("--days", type=click.IntRange(3), default=30, show_default=True,
+              help="Business dates to build; day 2, day N/3 and the last day are timed.")
+@params.bench_engines
+@params.bench_record
+@params.json_output
+@handle_errors
+def bench_360_cmd(customers, days, engines, record, as_json):
+    """Time the day refresh of ifl + c360 + cdm_publish against the history it sits on.
+
+    \b
+    At day 2, day N/3 and day N: the day's vault load and the day's refresh of the upper layers,
+    timed separately, with the contacts already in the vault; at day N also a full rebuild
+    (--full-refresh) of the same layers. Prints the numbers; no pass/fail target (exit 0).
+    Long: at 1M customers x 30 days, about 25 minutes on DuckDB.
+    """
+    from . import bench_360
+    from .bench import BenchError
+
+    progress = (lambda _m: None) if as_json else (lambda msg: err_console.print(f"  {msg}"))
+    try:
+        res = bench_360.run(engines, customers, days, progress)
+    except BenchError as exc:
+        err_console.print(f"[red]error:[/] {exc}")
+        sys.exit(DATA_FAILURE)
+    if record:
+        res["recorded_in"] = str(bench_360.record(res))
+    if as_json:
+        click.echo(json.dumps(res, indent=2))
+        return
+    t = Table(title="360 layer: day refresh against history", title_justify="left")
+    for col in bench_360.COLUMNS:
+        t.add_column(col, justify="left" if col == "engine" else "right")
+    for cells in bench_360.table_cells(res):
+        t.add_row(*cells)
+    console.print(t)
+    for line in bench_360.summary_lines(res):
+        console.print(f"  {line}")
+
+
 # --- demo -------------------------------------------------------------------------------------------
 
 def layer_counts(target) -> list[tuple[str, str, int]]:

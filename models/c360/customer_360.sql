@@ -2,7 +2,8 @@
 -- Windows: "30d" and "90d" are the 30 and 90 calendar days ending on D, inclusive ([D-29, D], [D-89, D]).
 -- Contacts count only statuses that count as a contact, responses only types that count as a response
 -- (seeds/map_*.csv); revenue and the last response use every response. response_rate = responses /
--- contacts, 0 when there is no contact.
+-- contacts, 0 when there is no contact. ML enrichment: the latest score (by scored_at) of each model in
+-- var('ml_models'), as <model>_score / _decile / _model_version / _scored_at; NULL when never scored.
 with customers as (
     select * from {{ ref('ifl_customer') }}
 ),
@@ -13,6 +14,10 @@ contacts as (
 
 responses as (
     select * from {{ ref('ifl_response') }}
+),
+
+ml_scores as (
+    {{ cdm.current_version('s_customer_ml_score', 'customer_hk', ['model_name']) }}
 ),
 
 as_of as (
@@ -125,7 +130,14 @@ final as (
         coalesce(response_kpis.revenue_90d, 0) as revenue_90d,
         last_response.response_type_name as last_response_type,
         last_response.response_date_time as last_response_at,
-        channel_ranked.channel as preferred_channel
+        channel_ranked.channel as preferred_channel,
+        {%- for model in var('ml_models') %}
+            score_{{ loop.index }}.score as {{ model }}_score,
+            score_{{ loop.index }}.decile as {{ model }}_decile,
+            score_{{ loop.index }}.model_version as {{ model }}_model_version,
+            score_{{ loop.index }}.scored_at as {{ model }}_scored_at,
+        {%- endfor %}
+        customers.profile_updated_at
     from customers
     cross join as_of
     left join contact_kpis on customers.customer_hk = contact_kpis.customer_hk
@@ -138,6 +150,12 @@ final as (
         on
             customers.customer_hk = channel_ranked.customer_hk
             and channel_ranked.channel_rank = 1
+    {%- for model in var('ml_models') %}
+        left join ml_scores as score_{{ loop.index }}
+            on
+                customers.customer_hk = score_{{ loop.index }}.customer_hk
+                and score_{{ loop.index }}.model_name = '{{ model }}'
+    {%- endfor %}
 )
 
 select * from final

@@ -1,6 +1,7 @@
 -- cdm_publish.customer_360_v1: the consumer contract of Customer 360 (enforced: names and types).
 -- What consumers need, not every raw attribute: no name, phone or birth date (age instead); email is
--- published for activation and tagged PII.
+-- published for activation and tagged PII. Scores: one column group per model in var('ml_models') (the
+-- contract in _cdm_publish__models.yml lists them: change both together).
 with customer_360 as (
     select * from {{ ref('customer_360') }}
 ),
@@ -29,6 +30,12 @@ final as (
         cast(revenue_90d as numeric(18, 2)) as revenue_90d,
         cast(last_response_type as varchar(100)) as last_response_type,
         cast(last_response_at as timestamp) as last_response_at,
+        {%- for model in var('ml_models') %}
+        cast({{ model }}_score as double precision) as {{ model }}_score,
+        cast({{ model }}_decile as integer) as {{ model }}_decile,
+        cast({{ model }}_model_version as varchar(100)) as {{ model }}_model_version,
+        cast({{ model }}_scored_at as timestamp) as {{ model }}_scored_at,
+        {%- endfor %}
         cast(preferred_channel as varchar(100)) as preferred_channel
     from customer_360
 )
