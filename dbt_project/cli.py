@@ -20,9 +20,6 @@ from .project import root
 console = Console(stderr=False, highlight=False)
 err_console = Console(stderr=True, highlight=False)
 
-LAYER_SCHEMAS = ("ldz", "stg", "rdv", "ifl", "c360", "cdm_publish", "cdm_ingest", "meta")
-
-
 def _source_root(source: str | None) -> Path:
     return Path(source) if source else root() / "data" / "extract"
 
@@ -359,20 +356,6 @@ def bench_360_cmd(customers, days, engines, record, as_json):
 
 # --- demo -------------------------------------------------------------------------------------------
 
-def layer_counts(target) -> list[tuple[str, str, int]]:
-    """(schema, table, rows) of every table or view in the layer schemas."""
-    from .warehouse import Warehouse
-
-    with Warehouse(target) as wh:
-        p = wh.param
-        names = wh.query(
-            "select table_schema, table_name from information_schema.tables "
-            f"where table_schema in ({', '.join([p] * len(LAYER_SCHEMAS))}) order by 1, 2", list(LAYER_SCHEMAS))
-        order = {s: i for i, s in enumerate(LAYER_SCHEMAS)}
-        out = [(s, t, int(wh.scalar(f'select count(*) from {s}."{t}"'))) for s, t in names]
-    return sorted(out, key=lambda r: (order[r[0]], r[1]))
-
-
 @main.command("demo")
 @click.option("--customers", type=click.IntRange(1), default=5000, show_default=True)
 @click.option("--days", type=click.IntRange(1), default=7, show_default=True)
@@ -382,46 +365,30 @@ def layer_counts(target) -> list[tuple[str, str, int]]:
 @params.target
 @handle_errors
 def demo_cmd(customers, days, seed, out, target):
-    """The end-to-end demo: generate an extract, ingest every date, build the dbt project, show counts.
+    """The end-to-end demo, the whole loop on one warehouse (dev = DuckDB file by default).
 
-    Safe to rerun: each date's LDZ partition is replaced, never duplicated.
+    \b
+    generate → ingest (LDZ) → dbt build RDV → IFL → 360 → publish (one invocation for the range)
+    → ML scoring of the last date (cdm_ingest) → the vault ingests the scores, Customer 360 enriched
+    → Great Expectations validates every layer → rows per layer and the top rows of each 360 table.
+    Safe to rerun: each date's LDZ partition is replaced, never duplicated. Exit 1 if any step fails.
     """
-    from .build import build
+    from . import demo
 
     out = out or root() / "data" / "extract"
-    console.rule("[bold]1/3 generate[/] the Marketing Data Mart extract")
-    res = generate(out, customers, days, seed, progress=lambda m: console.print(f"  {m}"))
-    console.rule("[bold]2/3 ingest[/] every business date into LDZ")
-    problems = 0
-    for d in res.dates:
-        r = run_ingest(target, out, dt.date.fromisoformat(d))
-        loaded = sum(t.rows_loaded for t in r.tables)
-        console.print(f"  {d}: {loaded:,} rows landed" + ("" if r.ok else f" [yellow]({', '.join(r.reason_codes)})[/]"))
-        problems += not r.ok
-    console.rule("[bold]3/3 dbt build[/] of every layer for the whole range, in one invocation")
-    outcome = build(target, dt.date.fromisoformat(res.dates[0]), dt.date.fromisoformat(res.dates[-1]))
-    failed = outcome.failed_nodes
-    console.print(f"  {len(outcome.nodes)} nodes, {len(failed)} failed"
-                  + (f": {outcome.error}" if outcome.error else ""))
-    for n in failed:
-        console.print(f"  [red]{n['status']}[/] {n['unique_id']}: {n['message']}")
-
-    t = Table(title="Rows per table per layer", title_justify="left")
-    t.add_column("layer")
-    t.add_column("table")
-    t.add_column("rows", justify="right")
-    for schema, table, n in layer_counts(target):
-        t.add_row(schema, table, f"{n:,}")
-    console.print(t)
+    result = demo.run(target, customers, days, seed, out, console)
     console.print(
         "[bold]Where to look next[/]\n"
-        "  • what landed per date and table: `dbt show --select ldz_load_summary --limit 20`\n"
-        "  • a vault table: `dbt show --inline \"select * from rdv.s_customer_profile\" --limit 5`\n"
+        "  • one layer's checks: `dq validate --layer rdv` (Data Docs under reports/data_docs/)\n"
+        "  • a table: `dbt show --inline \"select * from cdm_publish.customer_360_v1\" --limit 5`\n"
+        "  • lineage: `dbt docs generate --static` → target/static_index.html\n"
         f"  • the extract: {out}/<date>/ with _manifest.json\n"
         "  • break it on purpose: `dq generate --out /tmp/x --days 2 --inject null_key`, then "
         "`dq ingest --source /tmp/x --date 2026-01-02` and `dq rejects --date 2026-01-02`\n"
         "  • reason codes: `dq reason-codes`; everything else: `dq --help`, README.md, runbooks/")
-    sys.exit(OK if outcome.success and not problems else DATA_FAILURE)
+    for problem in result.problems:
+        console.print(f"[red]problem:[/] {problem}")
+    sys.exit(OK if result.ok else DATA_FAILURE)
 
 
 # --- validate (issue 5) -----------------------------------------------------------------------------

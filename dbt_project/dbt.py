@@ -95,4 +95,19 @@ def run(argv: list[str]) -> DbtOutcome:
             "message": getattr(r, "message", None),
         })
     error = str(res.exception) if res.exception else None
+    release_duckdb()
     return DbtOutcome(bool(res.success), argv, nodes, error)
+
+
+def release_duckdb() -> None:
+    """Close the DuckDB database dbt-duckdb keeps open in-process after a run (a class-level
+    environment), so the file is checkpointed and other connections with their own configuration
+    (GX's SQLAlchemy engine, a copy of the file) can open it."""
+    try:
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    except ImportError:  # pragma: no cover - dbt-duckdb is a dependency
+        return
+    with DuckDBConnectionManager._LOCK:
+        env, DuckDBConnectionManager._ENV = DuckDBConnectionManager._ENV, None
+    if env is not None:
+        env.close()

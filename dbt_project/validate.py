@@ -250,8 +250,9 @@ def run_gx_checkpoint(target: str, suite: Suite, day: dt.date, max_rows: int) ->
             check = by_name[er.expectation_config.meta["check"]]
             res = CheckResult(suite.layer, check.name, check.table, check.reason.value, PASS, None,
                               description=check.description, sql=check.render(day))
-            if er.exception_info and er.exception_info.get("raised_exception"):
-                res.status, res.error = ERROR, str(er.exception_info.get("exception_message"))
+            raised = _raised(er.exception_info)
+            if raised:
+                res.status, res.error = ERROR, raised
             else:
                 res.observed = int(er.result.get("observed_value") or 0)
                 res.status = PASS if er.success else FAIL
@@ -260,6 +261,19 @@ def run_gx_checkpoint(target: str, suite: Suite, day: dt.date, max_rows: int) ->
             results.append(res)
     order = {c.name: i for i, c in enumerate(suite.checks)}
     return sorted(results, key=lambda r: order[r.check])
+
+
+def _raised(info: dict | None) -> str | None:
+    """The exception message of an expectation result, if one was raised. GX reports it either at the top
+    of exception_info or per metric (a dict of metric id -> {raised_exception, exception_message})."""
+    if not info:
+        return None
+    if info.get("raised_exception"):
+        return str(info.get("exception_message"))
+    for v in info.values():
+        if isinstance(v, dict) and v.get("raised_exception"):
+            return str(v.get("exception_message"))
+    return None
 
 
 def _plain(value):

@@ -86,6 +86,15 @@ class Warehouse:
             cur.execute(sql, params)
             return cur.fetchall()
 
+    def query_with_columns(self, sql: str, params: Sequence | None = None) -> tuple[list[str], list[tuple]]:
+        """The column names and the rows of a query."""
+        if self.engine == "duckdb":
+            cur = self.con.execute(sql, params or [])
+            return [d[0] for d in cur.description], cur.fetchall()
+        with self.con.cursor() as cur:
+            cur.execute(sql, params)
+            return [d[0] for d in cur.description], cur.fetchall()
+
     def scalar(self, sql: str, params: Sequence | None = None):
         rows = self.query(sql, params)
         return rows[0][0] if rows else None

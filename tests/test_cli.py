@@ -9,6 +9,7 @@ from click.testing import CliRunner
 
 from dbt_project.cli import main
 from dbt_project.reason_codes import ReasonCode
+from dbt_project.warehouse import Warehouse
 
 
 def invoke(*args: str):
@@ -68,9 +69,13 @@ def test_reason_codes_json_lists_the_enum():
 @pytest.mark.slow
 def test_demo_runs_end_to_end(target_env, tmp_path):
     target = target_env("duckdb")
-    res = invoke("demo", "--customers", "300", "--days", "2", "--out", str(tmp_path / "x"), "--target", target)
+    res = invoke("demo", "--customers", "400", "--days", "3", "--out", str(tmp_path / "x"), "--target", target)
     assert res.exit_code == 0, res.output
-    assert "ldz_ua_contacthistory" in res.output and "Where to look next" in res.output
+    for shown in ("AUC", "checks passed", "Rows per layer", "cdm_ingest", "Customer 360", "Campaign 360",
+                  "Flowchart 360", "Where to look next"):
+        assert shown in res.output, shown
+    with Warehouse(target) as wh:  # the loop closed: scores written back, ingested, shown in publish
+        assert wh.scalar("select count(response_propensity_score) from cdm_publish.customer_360_v1") == 400
 
 
 def test_rejects_command_shows_quarantined_rows(target, extract_factory):

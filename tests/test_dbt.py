@@ -10,6 +10,7 @@ from pathlib import Path
 
 from dbt_project import dbt
 from dbt_project.ldz import ingest
+from dbt_project.load_window import set_window
 from dbt_project.project import root
 from dbt_project.warehouse import Warehouse
 
@@ -25,9 +26,12 @@ def test_build_argv_is_pure_and_complete():
 
 
 def _land(target: str, src: Path) -> None:
+    """Land two dates and open the load window over both (what `dq build --from --to` does before dbt)."""
+    days = (dt.date(2026, 1, 1), dt.date(2026, 1, 2))
     with Warehouse(target) as wh:
-        for day in (dt.date(2026, 1, 1), dt.date(2026, 1, 2)):
+        for day in days:
             ingest(wh, src, day)
+        set_window(wh, *days)
 
 
 def test_dbt_build_select_a_folder_from_the_root_with_no_flags(target_env, clean_extract):

@@ -1,0 +1,157 @@
+"""The end-to-end demo: the whole loop on one warehouse, each step printed as it happens.
+
+generate → ingest (LDZ) → one dbt build of every layer over the range (RDV, IFL, 360, publish) → ML
+scoring of the last date (cdm_ingest) → the vault ingests the scores and Customer 360 is enriched →
+Great Expectations validates every layer → per-layer counts and the top rows of each 360 table.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from .build import build
+from .generator import generate
+from .ldz import ingest
+from .warehouse import Warehouse
+
+STEPS = 6
+LAYER_SCHEMAS = ("ldz", "stg", "rdv", "ifl", "c360", "cdm_publish", "cdm_ingest", "meta")
+
+
+@dataclass
+class DemoResult:
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def _step(console: Console, n: int, title: str) -> None:
+    console.rule(f"[bold]{n}/{STEPS} {title}")
+
+
+def _dbt_step(console: Console, result: DemoResult, outcome, what: str) -> None:
+    failed = outcome.failed_nodes
+    console.print(f"  {what}: {len(outcome.nodes)} nodes, {len(failed)} failed, "
+                  f"{len(outcome.warned_nodes)} warnings" + (f": {outcome.error}" if outcome.error else ""))
+    for n in failed:
+        console.print(f"  [red]{n['status']}[/] [{n['reason_code']}] {n['unique_id']}: {n['message']}")
+    if not outcome.success:
+        result.problems.append(f"{what} failed")
+
+
+def layer_counts(target: str | None) -> list[tuple[str, int, int]]:
+    """(schema, tables, rows) per layer schema, in layer order."""
+    with Warehouse(target) as wh:
+        p = wh.param
+        names = wh.query(
+            "select table_schema, table_name from information_schema.tables "
+            f"where table_schema in ({', '.join([p] * len(LAYER_SCHEMAS))})", list(LAYER_SCHEMAS))
+        per_layer: dict[str, list[int]] = {}
+        for schema, table in names:
+            per_layer.setdefault(schema, []).append(int(wh.scalar(f'select count(*) from {schema}."{table}"')))
+    return [(s, len(per_layer[s]), sum(per_layer[s])) for s in LAYER_SCHEMAS if s in per_layer]
+
+
+TOP_ROWS = {
+    "Customer 360 — top 5 by response propensity (cdm_publish.customer_360_v1)": (
+        "select customer_id as customer, segment, contacts_total as contacts, responses_total as responses, "
+        "revenue_total as revenue, preferred_channel as channel, response_propensity_score as score, "
+        "response_propensity_decile as decile, response_propensity_gbm_score as gbm_score "
+        "from cdm_publish.customer_360_v1 order by response_propensity_score desc nulls last, customer_id limit 5"),
+    "Campaign 360 (cdm_publish.campaign_360_v1)": (
+        "select campaign_code as campaign, flowcharts, production_executions as executions, contacts, "
+        "unique_customers_contacted as customers, responses, response_rate as rate, revenue, "
+        "control_response_rate as control, target_response_rate as target, uplift_abs as uplift "
+        "from cdm_publish.campaign_360_v1 order by campaign_id limit 8"),
+    "Flowchart 360 — top 5 by contacts (cdm_publish.flowchart_360_v1)": (
+        "select flowchart_id as flowchart, campaign_code as campaign, execution_count as executions, "
+        "failed_runs as failed, last_run_status as last_run, avg_run_duration_seconds / 60 as avg_minutes, "
+        "contacts, responses, response_rate as rate, revenue "
+        "from cdm_publish.flowchart_360_v1 order by contacts desc, flowchart_id limit 5"),
+}
+LEFT = ("customer", "segment", "channel", "campaign", "flowchart", "last_run")
+
+
+def _fmt(v) -> str:
+    if v is None:
+        return "–"
+    if isinstance(v, float):
+        return f"{v:.3f}"
+    if isinstance(v, int):
+        return f"{v:,}"
+    return str(v)
+
+
+def top_rows(target: str | None) -> list[Table]:
+    tables = []
+    with Warehouse(target) as wh:
+        for title, sql in TOP_ROWS.items():
+            columns, rows = wh.query_with_columns(sql)
+            t = Table(title=title, title_justify="left")
+            for c in columns:
+                t.add_column(c, justify="left" if c in LEFT else "right")
+            for r in rows:
+                t.add_row(*(_fmt(v) for v in r))
+            tables.append(t)
+    return tables
+
+
+def run(target: str | None, customers: int, days: int, seed: int, out: Path, console: Console) -> DemoResult:
+    from . import ml
+    from .validate import validate
+
+    result = DemoResult()
+    _step(console, 1, "generate[/] the Marketing Data Mart extract")
+    gen = generate(out, customers, days, seed, progress=lambda m: console.print(f"  {m}"))
+    dates = [dt.date.fromisoformat(d) for d in gen.dates]
+    first, last = dates[0], dates[-1]
+
+    _step(console, 2, "ingest[/] every business date into LDZ")
+    with Warehouse(target) as wh:
+        for d in dates:
+            r = ingest(wh, out, d)
+            loaded = sum(t.rows_loaded for t in r.tables)
+            codes = "" if r.ok else f" [yellow]({', '.join(r.reason_codes)})[/]"
+            console.print(f"  {d}: {loaded:,} rows landed{codes}")
+            if not r.ok:
+                result.problems.append(f"ingest {d}: {', '.join(r.reason_codes)}")
+
+    _step(console, 3, "dbt build[/] RDV → IFL → 360 → publish for the whole range, in one invocation")
+    _dbt_step(console, result, build(target, first, last), f"dbt build {first}..{last}")
+    if not result.ok:
+        return result
+
+    _step(console, 4, f"ML scoring[/] of {last}: train on cdm_publish, write back to cdm_ingest")
+    scored = ml.score(target, last)
+    for run_ in scored.runs:
+        console.print(f"  {run_.model_name} ({run_.model_version}): AUC {run_.auc:.3f} on a {run_.holdout_rows}-row "
+                      f"holdout, {run_.scored_rows:,} customers scored")
+
+    _step(console, 5, "enrichment[/]: the vault ingests the scores, Customer 360 and publish are refreshed")
+    _dbt_step(console, result, build(target, last, last, select=["tag:ml+"]), f"dbt build tag:ml+ {last}")
+
+    _step(console, 6, f"validate[/] every layer with Great Expectations for {last}")
+    checked = validate(target, "all", last, progress=lambda m: console.print(f"  {m}"))
+    passed = len(checked.results) - len(checked.failed) - len(checked.errors)
+    console.print(f"  {passed}/{len(checked.results)} checks passed; Data Docs: {checked.data_docs}")
+    for r in checked.failed + checked.errors:
+        console.print(f"  [red]{r.status}[/] [{r.reason_code}] {r.layer} {r.check}: observed {r.observed}")
+    if not checked.ok:
+        result.problems.append("validation failed")
+
+    t = Table(title="Rows per layer", title_justify="left")
+    for c, j in (("layer (schema)", "left"), ("tables", "right"), ("rows", "right")):
+        t.add_column(c, justify=j)
+    for schema, n_tables, rows in layer_counts(target):
+        t.add_row(schema, str(n_tables), f"{rows:,}")
+    console.print(t)
+    for table in top_rows(target):
+        console.print(table)
+    return result
