@@ -231,7 +231,7 @@ def run_gx_checkpoint(target: str, suite: Suite, day: dt.date, max_rows: int) ->
             name = f"{suite.layer}.{table}"
             gx_suite = gx.ExpectationSuite(name=name, meta={"layer": suite.layer, "table": table})
             for c in (c for c in suite.checks if c.table == table):
-                gx_suite.add_expectation(gx.expectations.UnexpectedRowsExpectation(
+                gx_suite.add_expectation(count_only_expectation(gx)(
                     unexpected_rows_query=c.render(day), description=c.description,
                     meta={"check": c.name, "reason_code": c.reason.value}))
             gx_suite = ctx.suites.add_or_update(gx_suite)
@@ -239,7 +239,7 @@ def run_gx_checkpoint(target: str, suite: Suite, day: dt.date, max_rows: int) ->
                 gx.ValidationDefinition(name=name, data=_batch_definition(ds, table), suite=gx_suite)))
         checkpoint = ctx.checkpoints.add_or_update(gx.Checkpoint(
             name=f"cdm_{suite.layer}", validation_definitions=vds,
-            result_format={"result_format": "COMPLETE"}))
+            result_format={"result_format": "SUMMARY"}))
         outcome = checkpoint.run()
     finally:
         _close(ds)
@@ -256,11 +256,47 @@ def run_gx_checkpoint(target: str, suite: Suite, day: dt.date, max_rows: int) ->
             else:
                 res.observed = int(er.result.get("observed_value") or 0)
                 res.status = PASS if er.success else FAIL
-                rows = (er.result.get("details") or {}).get("unexpected_rows") or []
-                res.failing_rows = [{k: _plain(v) for k, v in r.items()} for r in rows[:max_rows]]
             results.append(res)
+    failed = [r for r in results if r.status == FAIL]
+    if failed and max_rows:
+        _fetch_failing_rows(target, failed, {c.name: c for c in suite.checks}, day, max_rows)
     order = {c.name: i for i, c in enumerate(suite.checks)}
     return sorted(results, key=lambda r: order[r.check])
+
+
+_COUNT_ONLY: type | None = None
+
+
+def count_only_expectation(gx) -> type:
+    """GX's UnexpectedRowsExpectation resolves two metrics per check — the unexpected rows (up to 200)
+    and their count — so every check query runs twice, even on clean data. This subclass depends on
+    the count alone: one query per check. The failing rows of a failed check are read afterwards
+    (`_fetch_failing_rows`), for failed checks only."""
+    global _COUNT_ONLY
+    if _COUNT_ONLY is None:
+        from typing import ClassVar
+
+        class UnexpectedRowCountExpectation(gx.expectations.UnexpectedRowsExpectation):
+            metric_dependencies: ClassVar[tuple[str, ...]] = ("unexpected_rows_query.row_count",)
+
+            def _validate(self, metrics, runtime_configuration=None, execution_engine=None):
+                count = metrics["unexpected_rows_query.row_count"]
+                return {"success": count == 0, "result": {"observed_value": count}}
+
+        _COUNT_ONLY = UnexpectedRowCountExpectation
+    return _COUNT_ONLY
+
+
+def _fetch_failing_rows(target: str, failed: list[CheckResult], checks: dict[str, Check], day: dt.date,
+                        max_rows: int) -> None:
+    """Up to `max_rows` failing rows of each failed check, read with the check's own query."""
+    from .warehouse import Warehouse
+
+    with Warehouse(target) as wh:
+        for res in failed:
+            columns, rows = wh.query_with_columns(
+                f"select * from ({checks[res.check].render(day, batch=res.table)}) as failing limit {int(max_rows)}")
+            res.failing_rows = [{k: _plain(v) for k, v in zip(columns, r, strict=True)} for r in rows]
 
 
 def _raised(info: dict | None) -> str | None:
