@@ -191,6 +191,26 @@ def _postgres(versions: dict[str, str]) -> Iterator[None]:
         cluster.stop()
 
 
+@contextmanager
+def fresh_warehouse(engine: str, name: str, versions: dict[str, str]) -> Iterator[dict[str, str]]:
+    """The environment of an EMPTY warehouse on `engine` for a benchmark, removed afterwards: a DuckDB
+    file in a temporary folder, or database `name` on a throwaway PostgreSQL cluster (whose version is
+    recorded in `versions`). Never the dev warehouse."""
+    if engine == "duckdb":
+        workdir = Path(tempfile.mkdtemp(prefix=f"{name}-"))
+        try:
+            yield {"DQ_DUCKDB_PATH": str(workdir / f"{name}.duckdb")}
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+        return
+    cluster = pgcluster.start(name)
+    try:
+        versions["postgres"] = pgcluster.recreate_database(cluster.env, name)
+        yield {**cluster.env, "POSTGRES_DB": name}
+    finally:
+        cluster.stop()
+
+
 def _duckdb_version() -> str:
     import duckdb
 

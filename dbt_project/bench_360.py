@@ -13,13 +13,11 @@ from __future__ import annotations
 
 import datetime as dt
 import platform
-import shutil
-import tempfile
 import time
 from pathlib import Path
 
-from . import dbt, pgcluster
-from .bench import BenchError, Progress, _duckdb_version, _environ, extract, machine, write_section
+from . import dbt
+from .bench import BenchError, Progress, _duckdb_version, _environ, extract, fresh_warehouse, machine, write_section
 from .build import build
 from .ldz import ingest
 from .warehouse import Warehouse
@@ -101,21 +99,8 @@ def run(engines: tuple[str, ...], customers: int, days: int, progress: Progress 
     results = []
     versions = {"python": platform.python_version(), "duckdb": _duckdb_version()}
     for engine in engines:
-        if engine == "duckdb":
-            workdir = Path(tempfile.mkdtemp(prefix="bench-360-"))
-            try:
-                results.append(run_engine(engine, {"DQ_DUCKDB_PATH": str(workdir / "c360.duckdb")}, customers,
-                                          days, progress))
-            finally:
-                shutil.rmtree(workdir, ignore_errors=True)
-        else:
-            cluster = pgcluster.start(BENCH_DB)
-            try:
-                versions["postgres"] = pgcluster.recreate_database(cluster.env, BENCH_DB)
-                results.append(run_engine(engine, {**cluster.env, "POSTGRES_DB": BENCH_DB}, customers, days,
-                                          progress))
-            finally:
-                cluster.stop()
+        with fresh_warehouse(engine, BENCH_DB, versions) as env:
+            results.append(run_engine(engine, env, customers, days, progress))
     return {"results": results, "machine": machine(versions),
             "measured_at": dt.datetime.now().replace(microsecond=0).isoformat()}
 

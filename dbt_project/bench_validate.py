@@ -18,15 +18,12 @@ from __future__ import annotations
 
 import datetime as dt
 import platform
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-from . import pgcluster
-from .bench import BenchError, Progress, _duckdb_version, _environ, extract, machine, write_section
+from .bench import BenchError, Progress, _duckdb_version, _environ, extract, fresh_warehouse, machine, write_section
 from .build import build
 from .ldz import ingest
 from .validate import LAYERS, LayerNotBuilt, load_suite, missing_tables, run_gx_checkpoint, run_plain_sql
@@ -117,21 +114,8 @@ def run(engines: tuple[str, ...], customers: int, days: int, repeat: int = 3,
     progress(f"great_expectations import (+ shim): {import_s:.2f}s")
     results = []
     for engine in engines:
-        if engine == "duckdb":
-            workdir = Path(tempfile.mkdtemp(prefix="bench-validate-"))
-            try:
-                results.append(run_engine(engine, {"DQ_DUCKDB_PATH": str(workdir / "validate.duckdb")}, customers,
-                                          days, repeat, progress))
-            finally:
-                shutil.rmtree(workdir, ignore_errors=True)
-        else:
-            cluster = pgcluster.start(BENCH_DB)
-            try:
-                versions["postgres"] = pgcluster.recreate_database(cluster.env, BENCH_DB)
-                results.append(run_engine(engine, {**cluster.env, "POSTGRES_DB": BENCH_DB}, customers, days,
-                                          repeat, progress))
-            finally:
-                cluster.stop()
+        with fresh_warehouse(engine, BENCH_DB, versions) as env:
+            results.append(run_engine(engine, env, customers, days, repeat, progress))
     for r in results:
         gx_total = sum(x["gx_s"] for x in r["layers"])
         sql_total = sum(x["sql_s"] for x in r["layers"])
