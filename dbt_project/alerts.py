@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import statistics
 import time
 import urllib.error
 import urllib.request
@@ -32,6 +33,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 
+from .project import ConfigError, default_target
 from .reason_codes import ReasonCode
 from .warehouse import Warehouse
 
@@ -241,3 +243,200 @@ def resend_unsent(wh_or_target, notifier: Notifier | None = None, last: int = 10
     with _warehouse(wh_or_target) as wh:
         pending = [a for a in list_alerts(wh, last) if not a.sent]
         return [notifier.deliver(wh, a) for a in pending]
+
+
+# --- detection (`dq alerts check`) -----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Monitored:
+    layer: str
+    table: str  # schema.table
+    date_column: str
+    daily: bool  # rows expected every business date (else: no rows is not ZERO_ROWS)
+    band: bool  # row count compared with the trailing median
+
+
+# The tables watched per business date. Daily: tables every day's extract feeds (contact history, flowchart
+# runs, treatments and what the vault makes of them). Dimensions (customer, campaign, ...) carry only the
+# day's changes, so an empty day is normal for them; responses lag contacts, so day one may have none.
+MONITORED: tuple[Monitored, ...] = (
+    Monitored("ldz", "ldz.ldz_ua_contacthistory", "_business_date", True, True),
+    Monitored("ldz", "ldz.ldz_ua_ccrunlog", "_business_date", True, False),
+    Monitored("ldz", "ldz.ldz_ua_treatment", "_business_date", True, False),
+    Monitored("ldz", "ldz.ldz_ua_responsehistory", "_business_date", False, True),
+    Monitored("rdv", "rdv.l_contact", "business_date", True, True),
+    Monitored("rdv", "rdv.s_contact_status", "business_date", True, True),
+    Monitored("rdv", "rdv.s_flowchart_run_execution", "business_date", True, False),
+    Monitored("rdv", "rdv.l_response", "business_date", False, True),
+)
+# where negative amounts are looked for: every column named revenue* of these schemas (rdv by date)
+REVENUE_SCHEMAS = ("rdv", "c360", "cdm_publish")
+
+
+@dataclass
+class AnomalySettings:
+    window: int = 7  # trailing business dates compared
+    band: float = 0.5  # allowed relative distance from the trailing median (0.5 = ±50%)
+    min_history: int = 3  # fewer earlier dates with rows than this: the band is not judged
+
+    @classmethod
+    def from_env(cls, **overrides) -> AnomalySettings:
+        env = os.environ
+        s = cls(window=int(env.get("DQ_ANOMALY_WINDOW", cls.window)),
+                band=float(env.get("DQ_ANOMALY_BAND", cls.band)),
+                min_history=int(env.get("DQ_ANOMALY_MIN_HISTORY", cls.min_history)))
+        for k, v in overrides.items():
+            if v is not None:
+                setattr(s, k, v)
+        return s
+
+
+@dataclass
+class Finding:
+    check: str  # zero_rows | row_count_band | negative_revenue
+    layer: str
+    table: str
+    status: str  # OK | ALERT | SKIPPED
+    observed: float | int | None = None
+    expected: str = ""
+    reason_code: str | None = None
+    message: str = ""
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _split(table: str) -> tuple[str, str]:
+    schema, name = table.split(".", 1)
+    return schema, name
+
+
+def _daily_counts(wh: Warehouse, m: Monitored, first: dt.date, last: dt.date) -> dict[dt.date, int]:
+    p = wh.param
+    rows = wh.query(f"select {m.date_column}, count(*) from {m.table} where {m.date_column} between {p} and {p} "
+                    f"group by {m.date_column}", [first, last])
+    return {(r[0] if isinstance(r[0], dt.date) else dt.date.fromisoformat(str(r[0]))): int(r[1]) for r in rows}
+
+
+def zero_row_findings(wh: Warehouse, day: dt.date, monitored=MONITORED) -> list[Finding]:
+    """ZERO_ROWS: a daily table with no rows for the business date."""
+    out = []
+    for m in monitored:
+        if not m.daily:
+            continue
+        if not wh.table_exists(*_split(m.table)):
+            out.append(Finding("zero_rows", m.layer, m.table, "SKIPPED", message="table not built"))
+            continue
+        n = _daily_counts(wh, m, day, day).get(day, 0)
+        out.append(Finding("zero_rows", m.layer, m.table, "OK" if n else "ALERT", n, "> 0",
+                           None if n else ReasonCode.ZERO_ROWS.value,
+                           "" if n else f"{m.table} has no rows for business date {day}"))
+    return out
+
+
+def band_findings(wh: Warehouse, day: dt.date, settings: AnomalySettings, monitored=MONITORED) -> list[Finding]:
+    """ANOMALY: the day's row count outside median * (1 +- band) of the earlier dates (with rows) in the window."""
+    out = []
+    for m in monitored:
+        if not m.band or not wh.table_exists(*_split(m.table)):
+            continue
+        counts = _daily_counts(wh, m, day - dt.timedelta(days=settings.window), day)
+        n = counts.pop(day, 0)
+        history = [c for c in counts.values() if c > 0]
+        if len(history) < settings.min_history:
+            out.append(Finding("row_count_band", m.layer, m.table, "SKIPPED", n,
+                               message=f"{len(history)} earlier date(s) with rows in the {settings.window}-day "
+                                       f"window; {settings.min_history} needed"))
+            continue
+        if n == 0:  # zero rows is ZERO_ROWS (daily tables) or a normal quiet day (the others), not a band breach
+            continue
+        median = statistics.median(history)
+        lo, hi = median * (1 - settings.band), median * (1 + settings.band)
+        ok = lo <= n <= hi
+        out.append(Finding("row_count_band", m.layer, m.table, "OK" if ok else "ALERT", n,
+                           f"{lo:,.0f}..{hi:,.0f} (median {median:,.0f} of {len(history)} dates)",
+                           None if ok else ReasonCode.ANOMALY.value,
+                           "" if ok else f"{m.table}: {n:,} rows for {day}, outside {lo:,.0f}..{hi:,.0f} "
+                                         f"(trailing median {median:,.0f} ± {settings.band:.0%})"))
+    return out
+
+
+def revenue_columns(wh: Warehouse, schemas=REVENUE_SCHEMAS) -> list[tuple[str, str, str]]:
+    """(schema, table, column) of every column named revenue* in the given schemas."""
+    p = wh.param
+    rows = wh.query(
+        "select table_schema, table_name, column_name from information_schema.columns "
+        f"where table_schema in ({', '.join([p] * len(schemas))}) and lower(column_name) like 'revenue%' "
+        "order by 1, 2, 3", list(schemas))
+    return [(r[0], r[1], r[2]) for r in rows]
+
+
+def negative_revenue_findings(wh: Warehouse, day: dt.date | None, schemas=REVENUE_SCHEMAS) -> list[Finding]:
+    """ANOMALY: rows with a negative revenue* value (the vault's rows of the date; the whole 360/publish table)."""
+    out = []
+    by_table: dict[tuple[str, str], list[str]] = {}
+    for schema, table, col in revenue_columns(wh, schemas):
+        by_table.setdefault((schema, table), []).append(col)
+    for (schema, table), cols in by_table.items():
+        cond = " or ".join(f"{c} < 0" for c in cols)
+        sql = f"select count(*) from {schema}.{table} where ({cond})"
+        args: list = []
+        if schema == "rdv" and day is not None:
+            sql += f" and business_date = {wh.param}"
+            args = [day]
+        n = int(wh.scalar(sql, args) or 0)
+        layer = {"rdv": "rdv", "c360": "360", "cdm_publish": "publish"}.get(schema, schema)
+        out.append(Finding("negative_revenue", layer, f"{schema}.{table}", "ALERT" if n else "OK", n, "0",
+                           ReasonCode.ANOMALY.value if n else None,
+                           f"{n:,} row(s) of {schema}.{table} with negative {'/'.join(cols)}" if n else ""))
+    return out
+
+
+@dataclass
+class CheckReport:
+    business_date: dt.date
+    target: str
+    findings: list[Finding]
+    alerts: list[Alert]
+    already_recorded: int = 0
+
+    @property
+    def breaches(self) -> list[Finding]:
+        return [f for f in self.findings if f.status == "ALERT"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.breaches
+
+    def as_dict(self) -> dict:
+        return {"business_date": self.business_date.isoformat(), "target": self.target, "ok": self.ok,
+                "findings": [f.as_dict() for f in self.findings], "alerts": [a.as_dict() for a in self.alerts],
+                "already_recorded": self.already_recorded}
+
+
+def check(target: str | None, day: dt.date, settings: AnomalySettings | None = None, notify: bool = True,
+          notifier: Notifier | None = None) -> CheckReport:
+    """Detect ZERO_ROWS and ANOMALY for a business date and record one alert per breach. Rerun-safe: an
+    alert already recorded for the same date, kind, table and message is not recorded (nor sent) again."""
+    settings = settings or AnomalySettings.from_env()
+    with Warehouse(target) as wh:
+        if not wh.table_exists("meta", "ldz_files"):
+            raise ConfigError("nothing landed in this warehouse yet (no meta.ldz_files): run `dq ingest` first")
+        findings = (zero_row_findings(wh, day) + band_findings(wh, day, settings)
+                    + negative_revenue_findings(wh, day))
+        ensure_table(wh)
+        p = wh.param
+        recorded, skipped = [], 0
+        for f in findings:
+            if f.status != "ALERT":
+                continue
+            kind = "ZERO_ROWS" if f.reason_code == ReasonCode.ZERO_ROWS.value else "ANOMALY"
+            seen = wh.scalar(f"select count(*) from meta.etl_alerts where kind = {p} and business_date = {p} "
+                             f"and table_name = {p} and message = {p}", [kind, day, f.table, f.message])
+            if seen:
+                skipped += 1
+                continue
+            recorded.append(record_alert(wh, kind, f.reason_code, day, f.message,
+                                         {"check": f.check, "observed": f.observed, "expected": f.expected},
+                                         table=f.table, layer=f.layer, notify=notify, notifier=notifier))
+    return CheckReport(day, target or default_target(), findings, recorded, skipped)

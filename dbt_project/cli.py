@@ -508,5 +508,208 @@ def ml_score_cmd(business_date, target, models, as_json):
                   f"`dq build --from {business_date} --select tag:ml+` loads them into the vault and Customer 360.")
 
 
+# --- operations: alerts, healthcheck, smoke, docs (issue 6; dbt_project/alerts.py, health.py, smoke.py, site.py)
+
+_STATUS_STYLE = {"OK": "green", "PASS": "green", "ALERT": "red", "BREACH": "red", "FAIL": "red", "WARN": "yellow",
+                 "SKIPPED": "dim"}
+
+
+def _status(value: str) -> str:
+    return f"[{_STATUS_STYLE.get(value, 'white')}]{value}[/]"
+
+
+@main.group("alerts", invoke_without_command=True)
+@click.option("--last", type=click.IntRange(1), default=20, show_default=True, help="Alerts to list, newest first.")
+@click.option("--date", "business_date", type=params.DATE, default=None, help="Only alerts of this business date.")
+@params.target
+@params.json_output
+@click.pass_context
+@handle_errors
+def alerts_group(ctx, last, business_date, target, as_json):
+    """List alerts (meta.etl_alerts), or detect them (`dq alerts check`).
+
+    \b
+    Kinds: RUN_FAILED (a run failed), ZERO_ROWS (a table got no rows for the date), ANOMALY (row count
+    outside the band around its trailing median, negative revenue); each carries a reason code.
+    Notifier: DQ_ALERT_WEBHOOK_URL (Slack incoming webhook or Telegram sendMessage URL; Telegram also
+    needs DQ_ALERT_TELEGRAM_CHAT_ID), DQ_ALERT_TIMEOUT (5 s), DQ_ALERT_RETRIES (3), DQ_ALERT_BACKOFF (0.5 s,
+    doubled per retry). Without a URL alerts are only recorded (sent = false).
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    from .alerts import list_alerts
+
+    rows = list_alerts(target, last, business_date)
+    if as_json:
+        click.echo(json.dumps([a.as_dict() for a in rows], indent=2, default=str))
+        return
+    t = Table(title=f"Alerts (latest {last})" + (f" of {business_date}" if business_date else ""),
+              title_justify="left")
+    for col in ("created", "kind", "reason", "date", "where", "message", "sent", "tries"):
+        t.add_column(col, overflow="fold")
+    for a in rows:
+        t.add_row(f"{a.created_at:%Y-%m-%d %H:%M:%S}", f"[red]{a.kind}[/]", a.reason_code, str(a.business_date or ""),
+                  " ".join(x for x in (a.layer, a.table_name, a.run_id) if x), a.message,
+                  "yes" if a.sent else ("[yellow]no[/]" if a.last_error else "no"), str(a.attempts))
+    console.print(t if rows else "No alerts recorded.")
+
+
+@alerts_group.command("check")
+@params.business_date
+@click.option("--window", type=click.IntRange(1), default=None,
+              help="Trailing business dates compared (env DQ_ANOMALY_WINDOW, default 7).")
+@click.option("--band", type=click.FloatRange(0, min_open=True), default=None,
+              help="Allowed distance from the trailing median, relative (env DQ_ANOMALY_BAND, default 0.5 = ±50%).")
+@click.option("--min-history", type=click.IntRange(1), default=None,
+              help="Earlier dates with rows needed before the band is judged (env DQ_ANOMALY_MIN_HISTORY, default 3).")
+@click.option("--no-notify", is_flag=True, help="Record only; do not post to the webhook.")
+@params.target
+@params.json_output
+@handle_errors
+def alerts_check_cmd(business_date, window, band, min_history, no_notify, target, as_json):
+    """Detect ZERO_ROWS and ANOMALY for a business date; record (and send) one alert per breach.
+
+    ZERO_ROWS: a table every day feeds (LDZ contact history, flowchart runs, treatments; rdv.l_contact,
+    s_contact_status, s_flowchart_run_execution) has no rows for --date. ANOMALY: a daily row count outside
+    median x (1 ± band) of the earlier dates in the window, or a negative revenue* value (rdv rows of the
+    date, c360, cdm_publish). Rerun-safe (an alert already recorded is not repeated). Exit 1 on a breach.
+    """
+    from .alerts import AnomalySettings, check
+
+    settings = AnomalySettings.from_env(window=window, band=band, min_history=min_history)
+    rep = check(target, business_date, settings, notify=not no_notify)
+    if as_json:
+        click.echo(json.dumps(rep.as_dict(), indent=2, default=str))
+    else:
+        t = Table(title=f"dq alerts check {business_date} · target {rep.target}", title_justify="left")
+        for col in ("check", "layer", "table", "observed", "expected", "status", "reason", "message"):
+            t.add_column(col, overflow="fold")
+        for f in rep.findings:
+            t.add_row(f.check, f.layer, f.table, "" if f.observed is None else f"{f.observed:,}", f.expected,
+                      _status(f.status), f.reason_code or "", f.message)
+        console.print(t)
+        sent = sum(a.sent for a in rep.alerts)
+        console.print(f"{len(rep.breaches)} breach(es): {len(rep.alerts)} alert(s) recorded ({sent} sent), "
+                      f"{rep.already_recorded} already recorded. `dq alerts` lists them.")
+    sys.exit(OK if rep.ok else DATA_FAILURE)
+
+
+@alerts_group.command("resend")
+@click.option("--last", type=click.IntRange(1), default=100, show_default=True, help="Look at this many latest alerts.")
+@params.target
+@params.json_output
+@handle_errors
+def alerts_resend_cmd(last, target, as_json):
+    """Send again the unsent alerts among the latest N (after the webhook was down). Exit 1 if any stays unsent."""
+    from .alerts import Notifier, resend_unsent
+
+    notifier = Notifier.from_env()
+    if not notifier.url:
+        err_console.print("error: DQ_ALERT_WEBHOOK_URL is not set: nothing to send to")
+        sys.exit(2)
+    done = resend_unsent(target, notifier, last)
+    if as_json:
+        click.echo(json.dumps([a.as_dict() for a in done], indent=2, default=str))
+    else:
+        console.print(f"{sum(a.sent for a in done)} of {len(done)} unsent alert(s) sent.")
+    sys.exit(OK if all(a.sent for a in done) else DATA_FAILURE)
+
+
+@main.command("healthcheck")
+@click.option("--date", "business_date", type=params.DATE, default=None,
+              help="Business date to check. Default: the date control's current date, else the latest landed date.")
+@click.option("--sla-days", type=click.IntRange(0), default=None,
+              help="Days a 360/publish table may lag the business date (env DQ_SLA_DAYS, default 0).")
+@click.option("--no-freshness", is_flag=True, help="Skip `dbt source freshness` (warehouse checks only).")
+@params.target
+@params.json_output
+@handle_errors
+def healthcheck_cmd(business_date, sla_days, no_freshness, target, as_json):
+    """Is the warehouse fit for consumers? Read-only.
+
+    \b
+    source_freshness  dbt source freshness on LDZ (_loaded_at; warn 26 h, error 50 h)  STALE_SOURCE
+    table_age         each 360 and publish table as of the business date (SLA days)   ZERO_ROWS
+    data_present      the tables every day feeds have rows for the business date       ZERO_ROWS
+    negative_amounts  no revenue* value below zero (rdv of the date, c360, publish)    ANOMALY
+    Exit 0 healthy · 1 a breach (reason codes printed) · 2 nothing landed / config / connection.
+    """
+    from .health import healthcheck
+
+    rep = healthcheck(target, business_date, sla_days, freshness=not no_freshness)
+    if as_json:
+        click.echo(json.dumps(rep.as_dict(), indent=2, default=str))
+    else:
+        t = Table(title=f"dq healthcheck · {rep.business_date} ({rep.reference}) · target {rep.target}",
+                  title_justify="left")
+        for col in ("check", "subject", "observed", "expected", "status", "reason", "message"):
+            t.add_column(col, overflow="fold")
+        for c in rep.checks:
+            t.add_row(c.check, c.subject, c.observed, c.expected, _status(c.status), c.reason_code or "", c.message)
+        console.print(t)
+        console.print("[green]healthy[/]" if rep.ok else
+                      f"[red]{len(rep.breaches)} breach(es)[/]: {', '.join(rep.reason_codes)} (see `dq reason-codes`, "
+                      "runbooks/08-alerts-and-healthcheck.md)")
+    sys.exit(OK if rep.ok else DATA_FAILURE)
+
+
+@main.command("smoke")
+@params.target
+@params.json_output
+@handle_errors
+def smoke_cmd(target, as_json):
+    """Post-deploy smoke test, read-only: parse, compile, connection, publish contracts, date control, publish
+    validation for the current business date.
+
+    Exit 0 all pass · 1 SMOKE_FAILED (the failing checks are named: decide on rollback,
+    runbooks/09-release-smoke.md) · 2 the warehouse cannot be reached (CONNECTIVITY: retry, do not roll back).
+    """
+    from .errors import USAGE
+    from .smoke import smoke
+
+    progress = None if as_json else (lambda msg: err_console.print(f"  {msg}"))
+    rep = smoke(target, progress)
+    if as_json:
+        click.echo(json.dumps(rep.as_dict(), indent=2, default=str))
+    else:
+        t = Table(title=f"dq smoke · target {rep.target} · business date {rep.business_date}", title_justify="left")
+        for col in ("check", "status", "seconds", "detail"):
+            t.add_column(col, overflow="fold")
+        for c in rep.checks:
+            t.add_row(c.name, _status(c.status), f"{c.seconds:.1f}", c.detail)
+        console.print(t)
+        if rep.data_docs:
+            console.print(f"Data Docs: {rep.data_docs}")
+        if rep.connection_error:
+            err_console.print(f"error: [CONNECTIVITY] {rep.connection_error}")
+        elif not rep.ok:
+            console.print(f"[red]SMOKE_FAILED[/]: {', '.join(c.name for c in rep.failed)} — "
+                          "see runbooks/09-release-smoke.md (rollback decision)")
+        else:
+            console.print("[green]smoke passed[/]")
+    sys.exit(USAGE if rep.connection_error else (OK if rep.ok else DATA_FAILURE))
+
+
+@main.command("docs")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder to write the site into. Default: site/ at the repo root.")
+@params.target
+@params.json_output
+@handle_errors
+def docs_cmd(out, target, as_json):
+    """Build one offline documentation site: dbt lineage (`dbt docs generate --static`) + GX Data Docs.
+
+    Writes <out>/index.html linking lineage/index.html (honours DBT_TARGET_PATH for dbt's output) and
+    data_docs/ (copied from reports/data_docs/). Open <out>/index.html in a browser; no server needed.
+    """
+    from .site import build_site
+
+    res = build_site(target, out)
+    if as_json:
+        click.echo(json.dumps(res.as_dict(), indent=2))
+    else:
+        console.print(f"Site written: {res.index} (lineage: {res.lineage}; {res.data_docs_pages} Data Docs run(s))")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

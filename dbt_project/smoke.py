@@ -1,0 +1,220 @@
+"""`dq smoke`: the post-deploy smoke test. Read-only: it changes nothing in the warehouse.
+
+Checks, in order (each PASS / FAIL / SKIPPED with a detail):
+
+1. `parse` — dbt parses the project (in-process, `dbt parse`);
+2. `compile` — every node compiles against the target (`dbt compile`; introspective queries only);
+3. `connection` — the warehouse answers `select 1`;
+4. `publish_contracts` — every cdm_publish model of the contract yml (models/cdm_publish/
+   _cdm_publish__models.yml, the contract dbt enforces) exists with every contract column and its type family;
+5. `date_control` — when meta.etl_date_control exists: the current business date is set, not in the
+   future, and landed (meta.ldz_files); SKIPPED (and said so) when the warehouse has no date control yet;
+6. `publish_validation` — the GX publish checkpoint (ge/suites/publish.py: contract types, rows as of the
+   date) passes for the current business date (date control, else the latest landed date). Its results are
+   rendered as Data Docs under reports/data_docs/ but, unlike `dq validate`, not stored in meta.dq_results.
+
+Any FAIL ⇒ SMOKE_FAILED (exit 1) naming the failing checks: the deploy is not healthy, decide on rollback
+(runbooks/09-release-smoke.md). The warehouse unreachable ⇒ exit 2 (CONNECTIVITY: retry, not roll back).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from dataclasses import asdict, dataclass, field
+
+import yaml
+
+from .project import root
+from .reason_codes import ReasonCode
+from .warehouse import ConnectionFailed, Warehouse
+
+PASS, FAIL, SKIPPED = "PASS", "FAIL", "SKIPPED"
+CONTRACT_YML = ("models", "cdm_publish", "_cdm_publish__models.yml")
+
+FAMILY = {"varchar": "text", "text": "text", "char": "text", "integer": "integer", "bigint": "integer",
+          "int": "integer", "smallint": "integer", "double": "number", "numeric": "number", "decimal": "number",
+          "real": "number", "float": "number", "date": "date", "timestamp": "timestamp", "boolean": "boolean"}
+
+
+def actual_family(data_type: str) -> str:
+    """The type family of an information_schema data_type (DuckDB VARCHAR, DECIMAL(18,2), ...; PostgreSQL
+    character varying, double precision, timestamp without time zone, ...)."""
+    t = data_type.lower()
+    if "char" in t or t == "text":
+        return "text"
+    if t in ("integer", "bigint", "smallint", "int", "hugeint"):
+        return "integer"
+    if t.startswith(("decimal", "numeric", "double")) or t in ("real", "float"):
+        return "number"
+    if t.startswith("timestamp"):
+        return "timestamp"
+    return t
+
+
+@dataclass
+class SmokeCheck:
+    name: str
+    status: str
+    detail: str = ""
+    seconds: float = 0.0
+
+
+@dataclass
+class SmokeReport:
+    target: str
+    business_date: dt.date | None = None
+    checks: list[SmokeCheck] = field(default_factory=list)
+    data_docs: str | None = None
+    connection_error: str | None = None
+
+    @property
+    def failed(self) -> list[SmokeCheck]:
+        return [c for c in self.checks if c.status == FAIL]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    @property
+    def reason_code(self) -> str | None:
+        if self.connection_error:
+            return ReasonCode.CONNECTIVITY.value
+        return None if self.ok else ReasonCode.SMOKE_FAILED.value
+
+    def as_dict(self) -> dict:
+        return {"target": self.target, "business_date": self.business_date.isoformat() if self.business_date else None,
+                "ok": self.ok, "reason_code": self.reason_code, "failed_checks": [c.name for c in self.failed],
+                "checks": [asdict(c) for c in self.checks], "data_docs": self.data_docs}
+
+
+def contracts() -> dict[str, list[tuple[str, str]]]:
+    """{relation: [(column, type family)]} of every cdm_publish model version in the contract yml."""
+    spec = yaml.safe_load(root().joinpath(*CONTRACT_YML).read_text())
+    out = {}
+    for model in spec["models"]:
+        for version in model.get("versions") or [{"v": None}]:
+            alias = (version.get("config") or {}).get("alias") or model["name"]
+            out[f"cdm_publish.{alias}"] = [
+                (c["name"].lower(), FAMILY[c["data_type"].split("(")[0].split()[0].lower()])
+                for c in model["columns"]]
+    return out
+
+
+def contract_problems(wh: Warehouse) -> list[str]:
+    problems = []
+    p = wh.param
+    for relation, cols in contracts().items():
+        schema, name = relation.split(".")
+        actual = {r[0].lower(): actual_family(r[1]) for r in wh.query(
+            "select column_name, data_type from information_schema.columns "
+            f"where table_schema = {p} and table_name = {p}", [schema, name])}
+        if not actual:
+            problems.append(f"{relation} does not exist")
+            continue
+        missing = [c for c, _ in cols if c not in actual]
+        wrong = [f"{c} is {actual[c]}, contract {f}" for c, f in cols if c in actual and actual[c] != f]
+        if missing:
+            problems.append(f"{relation} lacks contract column(s) {', '.join(missing)}")
+        if wrong:
+            problems.append(f"{relation}: {'; '.join(wrong)}")
+    return problems
+
+
+def date_control_problems(wh: Warehouse, target: str) -> tuple[str, str]:
+    """(status, detail) of the date control sanity check."""
+    from .health import date_control_current, latest_landed
+
+    if not wh.table_exists("meta", "etl_date_control"):
+        return SKIPPED, "no date control in this warehouse (meta.etl_date_control does not exist)"
+    current = date_control_current(wh, target)
+    if current is None:
+        return FAIL, f"meta.etl_date_control has no current business date for target {target}"
+    if current > dt.date.today():
+        return FAIL, f"current business date {current} is in the future"
+    landed = wh.scalar(f"select count(*) from meta.ldz_files where business_date = {wh.param}", [current]) \
+        if wh.table_exists("meta", "ldz_files") else 0
+    if not landed:
+        return FAIL, f"current business date {current} has not been landed (no meta.ldz_files rows)"
+    last = latest_landed(wh)
+    return PASS, f"current business date {current} (latest landed {last})"
+
+
+def _timed(report: SmokeReport, name: str, fn) -> None:
+    t0 = time.perf_counter()
+    try:
+        status, detail = fn()
+    except ConnectionFailed:
+        raise
+    except Exception as exc:  # a smoke check that blows up is a failed check, named
+        status, detail = FAIL, f"{type(exc).__name__}: {exc}"
+    report.checks.append(SmokeCheck(name, status, detail, round(time.perf_counter() - t0, 2)))
+
+
+def smoke(target: str | None, progress=None) -> SmokeReport:
+    """Run every smoke check (continuing past failures so the report names all of them)."""
+    from . import dbt
+    from .health import reference_date
+    from .project import default_target
+
+    target = target or default_target()
+    report = SmokeReport(target)
+    say = progress or (lambda _m: None)
+
+    def dbt_step(command: str):
+        def step():
+            outcome = dbt.run(dbt.build_argv(command, target=target, extra=["--quiet"]))
+            if outcome.success:
+                return PASS, f"dbt {command} ok ({len(outcome.nodes)} nodes)" if outcome.nodes else f"dbt {command} ok"
+            bad = ", ".join(f"{n['name']}: {n['message']}" for n in outcome.failed_nodes[:3])
+            return FAIL, f"dbt {command} failed: {bad or outcome.error}"
+        return step
+
+    say("dbt parse")
+    _timed(report, "parse", dbt_step("parse"))
+    say("dbt compile")
+    _timed(report, "compile", dbt_step("compile"))
+    say("connection, contracts, date control")
+    try:
+        wh = Warehouse(target)
+    except ConnectionFailed as exc:
+        report.connection_error = str(exc)
+        report.checks.append(SmokeCheck("connection", FAIL, str(exc)))
+        return report
+    with wh:
+        _timed(report, "connection", lambda: (PASS, f"{wh.engine} answers") if wh.scalar("select 1") == 1
+               else (FAIL, "select 1 did not return 1"))
+
+        def contracts_step():
+            problems = contract_problems(wh)
+            return (FAIL, "; ".join(problems)) if problems else (PASS, f"{len(contracts())} models match")
+
+        _timed(report, "publish_contracts", contracts_step)
+        _timed(report, "date_control", lambda: date_control_problems(wh, target))
+        try:
+            report.business_date, _ = reference_date(wh, target, None)
+        except Exception as exc:
+            report.checks.append(SmokeCheck("publish_validation", FAIL, f"no business date to validate: {exc}"))
+            return report
+    say(f"publish validation for {report.business_date}")
+    _timed(report, "publish_validation", lambda: _publish_validation(report))
+    return report
+
+
+def _publish_validation(report: SmokeReport) -> tuple[str, str]:
+    """The GX publish checkpoint for the business date; results rendered, never stored in the warehouse."""
+    from .validate import ValidationRun, load_suite, new_run_id, render_data_docs, run_gx_checkpoint
+
+    with Warehouse(report.target) as wh:
+        suite = load_suite("publish")
+        missing = [t for t in suite.requires if not wh.table_exists(*t.split("."))]
+    if missing:
+        return FAIL, f"publish tables missing: {', '.join(missing)}"
+    run = ValidationRun(f"smoke-{new_run_id()}", report.target, report.business_date, ["publish"])
+    run.results = run_gx_checkpoint(report.target, suite, report.business_date, 5)
+    report.data_docs = str(render_data_docs(run))
+    bad = run.failed + run.errors
+    if bad:
+        return FAIL, "; ".join(f"{r.check} {r.status} [{r.reason_code}]" + (f": {r.error}" if r.error else "")
+                               for r in bad)
+    return PASS, f"{len(run.results)} publish checks pass for {report.business_date}"
