@@ -131,10 +131,11 @@ def record_alert(wh_or_target, kind: str, reason_code: str | ReasonCode, busines
 
 def run_failed(target_or_wh, run_id: str, business_date: dt.date | None, reason_code: str | ReasonCode,
                message: str, details: dict | None = None, *, layer: str | None = None,
-               notify: bool = True) -> Alert:
+               notify: bool = True, notifier: Notifier | None = None) -> Alert:
     """Record (and send) a RUN_FAILED alert for a failed run; `reason_code` says why it failed."""
     return record_alert(target_or_wh, "RUN_FAILED", reason_code, business_date, message,
-                        {"run_id": run_id, **(details or {})}, layer=layer, run_id=run_id, notify=notify)
+                        {"run_id": run_id, **(details or {})}, layer=layer, run_id=run_id, notify=notify,
+                        notifier=notifier)
 
 
 def list_alerts(wh_or_target, last: int = 20, business_date: dt.date | None = None) -> list[Alert]:
@@ -366,7 +367,7 @@ def revenue_columns(wh: Warehouse, schemas=REVENUE_SCHEMAS) -> list[tuple[str, s
     p = wh.param
     rows = wh.query(
         "select table_schema, table_name, column_name from information_schema.columns "
-        f"where table_schema in ({', '.join([p] * len(schemas))}) and lower(column_name) like 'revenue%' "
+        f"where table_schema in ({', '.join([p] * len(schemas))}) and substr(lower(column_name), 1, 7) = 'revenue' "
         "order by 1, 2, 3", list(schemas))
     return [(r[0], r[1], r[2]) for r in rows]
 

@@ -546,7 +546,7 @@ def alerts_group(ctx, last, business_date, target, as_json):
     t = Table(title=f"Alerts (latest {last})" + (f" of {business_date}" if business_date else ""),
               title_justify="left")
     for col in ("created", "kind", "reason", "date", "where", "message", "sent", "tries"):
-        t.add_column(col, overflow="fold")
+        t.add_column(col, overflow="fold", no_wrap=col in ("kind", "reason", "status", "check", "date"))
     for a in rows:
         t.add_row(f"{a.created_at:%Y-%m-%d %H:%M:%S}", f"[red]{a.kind}[/]", a.reason_code, str(a.business_date or ""),
                   " ".join(x for x in (a.layer, a.table_name, a.run_id) if x), a.message,
@@ -583,7 +583,7 @@ def alerts_check_cmd(business_date, window, band, min_history, no_notify, target
     else:
         t = Table(title=f"dq alerts check {business_date} · target {rep.target}", title_justify="left")
         for col in ("check", "layer", "table", "observed", "expected", "status", "reason", "message"):
-            t.add_column(col, overflow="fold")
+            t.add_column(col, overflow="fold", no_wrap=col in ("kind", "reason", "status", "check", "date"))
         for f in rep.findings:
             t.add_row(f.check, f.layer, f.table, "" if f.observed is None else f"{f.observed:,}", f.expected,
                       _status(f.status), f.reason_code or "", f.message)
@@ -643,7 +643,7 @@ def healthcheck_cmd(business_date, sla_days, no_freshness, target, as_json):
         t = Table(title=f"dq healthcheck · {rep.business_date} ({rep.reference}) · target {rep.target}",
                   title_justify="left")
         for col in ("check", "subject", "observed", "expected", "status", "reason", "message"):
-            t.add_column(col, overflow="fold")
+            t.add_column(col, overflow="fold", no_wrap=col in ("kind", "reason", "status", "check", "date"))
         for c in rep.checks:
             t.add_row(c.check, c.subject, c.observed, c.expected, _status(c.status), c.reason_code or "", c.message)
         console.print(t)
@@ -674,7 +674,7 @@ def smoke_cmd(target, as_json):
     else:
         t = Table(title=f"dq smoke · target {rep.target} · business date {rep.business_date}", title_justify="left")
         for col in ("check", "status", "seconds", "detail"):
-            t.add_column(col, overflow="fold")
+            t.add_column(col, overflow="fold", no_wrap=col in ("kind", "reason", "status", "check", "date"))
         for c in rep.checks:
             t.add_row(c.name, _status(c.status), f"{c.seconds:.1f}", c.detail)
         console.print(t)
