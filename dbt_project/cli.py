@@ -594,6 +594,33 @@ def alerts_check_cmd(business_date, window, band, min_history, no_notify, target
     sys.exit(OK if rep.ok else DATA_FAILURE)
 
 
+@alerts_group.command("record")
+@click.option("--kind", type=click.Choice(("RUN_FAILED", "ZERO_ROWS", "ANOMALY")), required=True, help="Alert kind.")
+@click.option("--reason", "reason_code", required=True, metavar="CODE",
+              help="Reason code from `dq reason-codes` (why the run failed / what was found).")
+@click.option("--message", required=True, help="One line for the operator.")
+@click.option("--date", "business_date", type=params.DATE, default=None, help="Business date concerned.")
+@click.option("--run-id", default=None, help="The failed run (orchestrator run or dq run id).")
+@click.option("--detail", "details", multiple=True, metavar="KEY=VALUE", help="Extra details (repeatable).")
+@params.target
+@params.json_output
+@handle_errors
+def alerts_record_cmd(kind, reason_code, message, business_date, run_id, details, target, as_json):
+    """Record (and send) one alert — for orchestrators: the Airflow DAG's on-failure callback calls
+    `dq alerts record --kind RUN_FAILED --reason CODE ...`. Exit 2 for a reason code outside the enum."""
+    from .alerts import record_alert
+    from .reason_codes import ReasonCode
+
+    if reason_code not in ReasonCode.__members__:
+        raise click.BadParameter(f"{reason_code!r} is not a reason code (see `dq reason-codes`)", param_hint="--reason")
+    extra = dict(d.split("=", 1) if "=" in d else (d, "") for d in details)
+    a = record_alert(target, kind, reason_code, business_date, message, extra, run_id=run_id)
+    if as_json:
+        click.echo(json.dumps(a.as_dict(), indent=2, default=str))
+    else:
+        console.print(f"alert {a.alert_id} recorded ({'sent' if a.sent else 'not sent'})")
+
+
 @alerts_group.command("resend")
 @click.option("--last", type=click.IntRange(1), default=100, show_default=True, help="Look at this many latest alerts.")
 @params.target
@@ -709,6 +736,325 @@ def docs_cmd(out, target, as_json):
         click.echo(json.dumps(res.as_dict(), indent=2))
     else:
         console.print(f"Site written: {res.index} (lineage: {res.lineage}; {res.data_docs_pages} Data Docs run(s))")
+
+
+# --- operations: run registry, date control, run / rerun / backfill, plan, runs (issue 6 items 1-5, 9-10)
+# (dbt_project/registry.py, ops.py, plan.py, evidence.py)
+
+_LAYER = click.Choice(("ingest", "rdv", "ifl", "360", "publish", "ml"))
+_RUN_STYLE = {"success": "green", "warning": "yellow", "failed": "red", "abandoned": "red", "running": "cyan",
+              "skipped": "dim"}
+
+
+def _reason_code_values() -> list[str]:
+    from .reason_codes import ReasonCode
+
+    return [c.value for c in ReasonCode]
+
+
+def _ops_errors(fn):
+    """LOCK_TIMEOUT (another run holds the date) and transient failures that outlived their retries: exit 2."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        from .errors import USAGE
+        from .ops import LockTimeout, Transient
+
+        try:
+            return fn(*args, **kwargs)
+        except (LockTimeout, Transient) as exc:
+            click.echo(f"error: [{exc.reason.value}] {exc} Next: {exc.reason.action} ({exc.reason.description})",
+                       err=True)
+            sys.exit(USAGE)
+
+    return wrapper
+
+
+def _print_run(res, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(res.as_dict(), indent=2, default=str))
+    else:
+        t = Table(title=f"{res.job} {res.run_id} on {res.target} {res.from_date}"
+                        + (f"..{res.to_date}" if res.to_date != res.from_date else ""), title_justify="left")
+        for col in ("layer", "dates", "attempt", "status", "reason", "read", "written", "seconds", "message"):
+            t.add_column(col, justify="right" if col in ("attempt", "read", "written", "seconds") else "left",
+                         overflow="fold")
+        for s in res.steps:
+            dates = str(s.from_date) + (f"..{s.to_date}" if s.to_date != s.from_date else "")
+            t.add_row(s.layer, dates, str(s.attempt), f"[{_RUN_STYLE.get(s.status, 'white')}]{s.status}[/]",
+                      s.reason_code or "", "" if s.rows_read is None else f"{s.rows_read:,}",
+                      "" if s.rows_written is None else f"{s.rows_written:,}",
+                      "" if s.seconds is None else f"{s.seconds:.1f}", (s.err_msg or "")[:200])
+        console.print(t)
+        decision, why = res.downstream_decision
+        console.print(f"status [bold]{res.status}[/]; downstream: [bold]{decision}[/] ({why})")
+        if res.retries:
+            console.print(f"{len(res.retries)} transient failure(s) retried: "
+                          + ", ".join(f"{x['what']} {x['reason_code']}" for x in res.retries))
+        console.print(f"evidence: {res.evidence_path}")
+        if res.resume_command:
+            console.print(f"[red]failed[/] — see `dq plan --date {res.from_date if res.job != 'backfill' else ''}"
+                          .rstrip() + "`" if res.job != "backfill" else "[red]stopped[/]")
+            console.print(f"resume with: [bold]{res.resume_command}[/]")
+    sys.exit(OK if res.ok else DATA_FAILURE)
+
+
+def _business_date_or_current(target, day):
+    if day:
+        return day
+    from .project import default_target
+    from .registry import current_date
+    from .warehouse import Warehouse
+
+    with Warehouse(target) as wh:
+        current = current_date(wh, target or default_target())
+    if current is None:
+        raise click.UsageError("no --date and no current business date (set one with `dq dates set YYYY-MM-DD`)")
+    return current
+
+
+@main.group("dates", invoke_without_command=True)
+@params.target
+@params.json_output
+@click.pass_context
+@handle_errors
+def dates_group(ctx, target, as_json):
+    """The date control: the environment's current business date (meta.etl_date_control, one row per target).
+
+    `dq run` without --date runs it. `set` and `advance` also set meta.load_window to that date, so a plain
+    `dbt build --select ...` loads the same date as dq (the models read the window at run time: one parse).
+    Without a sub-command: show.
+    """
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(dates_show_cmd, target=target, as_json=as_json)
+
+
+def _show_dates(target, as_json):
+    from .project import default_target
+    from .registry import current_date, ensure_tables, load_window
+    from .warehouse import Warehouse
+
+    target = target or default_target()
+    with Warehouse(target) as wh:
+        ensure_tables(wh)
+        current, window = current_date(wh, target), load_window(wh)
+    doc = {"target": target, "current_business_date": current.isoformat() if current else None,
+           "load_window": [str(d) for d in window] if window else None}
+    if as_json:
+        click.echo(json.dumps(doc, indent=2))
+    else:
+        console.print(f"{target}: current business date [bold]{doc['current_business_date'] or 'not set'}[/]; "
+                      f"load window (what a plain dbt build loads): {' .. '.join(doc['load_window'] or ['none'])}")
+
+
+@dates_group.command("show")
+@params.target
+@params.json_output
+@handle_errors
+def dates_show_cmd(target, as_json):
+    """Print the current business date and the load window."""
+    _show_dates(target, as_json)
+
+
+@dates_group.command("set")
+@click.argument("day", type=params.DATE)
+@params.target
+@params.json_output
+@handle_errors
+def dates_set_cmd(day, target, as_json):
+    """Set the current business date (and the load window) to DAY."""
+    from .project import default_target
+    from .registry import set_current_date
+    from .warehouse import Warehouse
+
+    with Warehouse(target) as wh:
+        set_current_date(wh, target or default_target(), day)
+    _show_dates(target, as_json)
+
+
+@dates_group.command("advance")
+@click.option("--days", type=click.IntRange(1), default=1, show_default=True, help="How many days forward.")
+@params.target
+@params.json_output
+@handle_errors
+def dates_advance_cmd(days, target, as_json):
+    """Move the current business date forward (after a day is done); also moves the load window."""
+    from .project import default_target
+    from .registry import current_date, set_current_date
+    from .warehouse import Warehouse
+
+    target = target or default_target()
+    with Warehouse(target) as wh:
+        current = current_date(wh, target)
+        if current is None:
+            raise click.UsageError("no current business date to advance: `dq dates set YYYY-MM-DD` first")
+        set_current_date(wh, target, current + dt.timedelta(days=days))
+    _show_dates(target, as_json)
+
+
+@main.command("run")
+@click.option("--date", "business_date", type=params.DATE, default=None,
+              help="Business date. Default: the current date of the date control (`dq dates show`).")
+@params.source
+@click.option("--from-layer", type=_LAYER, default=None, help="First layer (default ingest).")
+@click.option("--to-layer", type=_LAYER, default=None, help="Last layer (default ml).")
+@click.option("--wait", type=click.FloatRange(0), default=0, show_default=True,
+              help="Seconds to wait for another run of the same date to finish before LOCK_TIMEOUT (exit 2).")
+@params.target
+@params.json_output
+@handle_errors
+@_ops_errors
+def run_cmd(business_date, source, from_layer, to_layer, wait, target, as_json):
+    """Run one business date through the layers: ingest → rdv → ifl → 360 → publish → ml.
+
+    \b
+    The dbt layers run in ONE dbt build (one parse); ML = score, then dbt build --select tag:ml+.
+    Every layer is a row in meta.etl_runs (`dq runs`); the run writes reports/run_evidence/<run_id>.json.
+    One run per target and date at a time: another one exits 2 with LOCK_TIMEOUT (or waits --wait s).
+    CONNECTIVITY / LOCK_TIMEOUT are retried with backoff and jitter (DQ_RETRY_ATTEMPTS, DQ_RETRY_BASE_SECONDS,
+    DQ_RETRY_MAX_SECONDS); anything else fails fast. A run killed mid-way is detected by the next run of the
+    date (abandoned) and the date reloads to the state of an uninterrupted run.
+    Source: --source, else DQ_SOURCE_ROOT, else data/extract. Exit 1 when a step failed (`dq plan`).
+    """
+    from .ops import run_date
+
+    day = _business_date_or_current(target, business_date)
+    progress = None if as_json else (lambda msg: err_console.print(f"  {msg}"))
+    res = run_date(target, day, source or None, from_layer, to_layer, wait=wait, progress=progress)
+    _print_run(res, as_json)
+
+
+@main.command("rerun")
+@params.business_date
+@click.option("--layer", type=_LAYER, required=True, help="Rerun from this layer on (ingest = replay the files).")
+@click.option("--reason", type=click.Choice(_reason_code_values()),
+              default="OPERATOR_REQUEST", show_default=True, help="Why (a reason code; recorded in the registry).")
+@params.source
+@click.option("--wait", type=click.FloatRange(0), default=0, show_default=True,
+              help="Seconds to wait for another run of the date before LOCK_TIMEOUT.")
+@params.target
+@params.json_output
+@handle_errors
+@_ops_errors
+def rerun_cmd(business_date, layer, reason, source, wait, target, as_json):
+    """Rerun a business date from LAYER on, recorded with its reason. Safe to repeat (the vault is
+    insert-only and idempotent; ingest replaces the date atomically)."""
+    from .ops import run_date
+
+    progress = None if as_json else (lambda msg: err_console.print(f"  {msg}"))
+    res = run_date(target, business_date, source or None, layer, None, job="rerun", run_reason=reason, wait=wait,
+                   progress=progress)
+    _print_run(res, as_json)
+
+
+@main.command("backfill")
+@click.option("--from", "from_date", type=params.DATE, required=True, help="First business date.")
+@click.option("--to", "to_date", type=params.DATE, required=True, help="Last business date.")
+@click.option("--dry-run", is_flag=True, help="Print the plan (files, fingerprints, expected rows); change nothing.")
+@params.source
+@click.option("--wait", type=click.FloatRange(0), default=0, show_default=True,
+              help="Seconds to wait for the dates' locks before LOCK_TIMEOUT.")
+@params.target
+@params.json_output
+@handle_errors
+@_ops_errors
+def backfill_cmd(from_date, to_date, dry_run, source, wait, target, as_json):
+    """Load a range of business dates: ingest each date, then rdv → publish for the range in ONE dbt build.
+
+    \b
+    One registry row per date (ingest) and one per layer for the range. Stops at the first date that
+    fails to ingest (the dates before it still load) and prints the exact command to resume.
+    --dry-run: per date the source files present or missing, their sha256 (manifest) against what is landed
+    (new / same / changed / missing), and the rows the manifests promise. Reads only.
+    ML scores are per date: after a backfill run `dq run --date D --from-layer ml` for the dates that need them.
+    """
+    from .ops import backfill, backfill_plan
+
+    if dry_run:
+        plan = backfill_plan(target, from_date, to_date, source or None)
+        if as_json:
+            click.echo(json.dumps(plan, indent=2))
+        else:
+            console.print(f"[bold]Backfill plan[/] {plan['from_date']}..{plan['to_date']} on {plan['target']} from "
+                          f"{plan['source']}: layers {'; '.join(plan['layers'])}; "
+                          f"{plan['expected_rows']:,} rows expected (dry run: nothing changed)")
+            t = Table(title_justify="left")
+            for col in ("date", "table", "file", "state", "rows", "sha256 (manifest)"):
+                t.add_column(col, justify="right" if col == "rows" else "left", overflow="fold")
+            for d in plan["dates"]:
+                for f in d["files"]:
+                    style = {"missing": "red", "changed": "yellow", "new": "green"}.get(f["state"], "dim")
+                    t.add_row(d["business_date"], f["table"], f["file"], f"[{style}]{f['state']}[/]",
+                              "" if f["rows"] is None else f"{f['rows']:,}", (f["sha256"] or "")[:16])
+            console.print(t)
+            for d in plan["dates"]:
+                for problem in d["problems"]:
+                    console.print(f"[red]{d['business_date']}[/] {problem}")
+        sys.exit(OK if plan["ok"] else DATA_FAILURE)
+    progress = None if as_json else (lambda msg: err_console.print(f"  {msg}"))
+    res = backfill(target, from_date, to_date, source or None, wait=wait, progress=progress)
+    _print_run(res, as_json)
+
+
+@main.command("plan")
+@params.business_date
+@params.target
+@params.json_output
+@handle_errors
+def plan_cmd(business_date, target, as_json):
+    """Recovery advice for a business date: the recommended action (retry / rerun / replay / backfill /
+    restore / escalate), why (the reason code of the latest run), the exact command and the operator
+    checklist. Reads only. Exit 0 when nothing is to do, 1 when an action is recommended."""
+    from .plan import plan
+
+    p = plan(target, business_date)
+    if as_json:
+        click.echo(json.dumps(p.as_dict(), indent=2, default=str))
+    else:
+        colour = "green" if p.action == "none" else "red"
+        console.print(f"[bold]{p.target} {p.business_date}[/]: action [{colour}][bold]{p.action}[/][/]"
+                      + (f" because [bold]{p.reason_code}[/]" if p.reason_code else ""))
+        console.print(f"why: {p.why}")
+        if p.command:
+            console.print(f"command: [bold]{p.command}[/]")
+        for step in p.then:
+            console.print(f"then: {step}")
+        console.print("\n[bold]Operator checklist[/]")
+        for key, value in p.checklist.items():
+            console.print(f"- [ ] {key.replace('_', ' ')}: {value}")
+    sys.exit(OK if p.action == "none" else DATA_FAILURE)
+
+
+@main.command("runs")
+@click.option("--last", type=click.IntRange(1), default=30, show_default=True, help="Registry rows, newest first.")
+@click.option("--date", "business_date", type=params.DATE, default=None, help="Only rows covering this business date.")
+@params.target
+@params.json_output
+@handle_errors
+def runs_cmd(last, business_date, target, as_json):
+    """The run history (meta.etl_runs): one row per layer of each run, rerun and backfill."""
+    from .registry import list_runs
+    from .warehouse import Warehouse
+
+    with Warehouse(target) as wh:
+        rows = list_runs(wh, last, business_date)
+    if as_json:
+        click.echo(json.dumps(rows, indent=2, default=str))
+        return
+    t = Table(title="meta.etl_runs (newest first)", title_justify="left")
+    for col in ("started", "job", "run_id", "layer", "dates", "try", "status", "reason", "read", "written", "s",
+                "message"):
+        t.add_column(col, justify="right" if col in ("try", "read", "written", "s") else "left", overflow="fold")
+    for r in rows:
+        dates = str(r["from_date"]) + (f"..{r['to_date']}" if r["to_date"] != r["from_date"] else "")
+        reason = r["reason_code"] or (f"({r['run_reason']})" if r["run_reason"] else "")
+        t.add_row(str(r["started_at"])[:19], r["job"], r["run_id"], r["layer"], dates, str(r["attempt"]),
+                  f"[{_RUN_STYLE.get(r['status'], 'white')}]{r['status']}[/]", reason,
+                  "" if r["rows_read"] is None else f"{r['rows_read']:,}",
+                  "" if r["rows_written"] is None else f"{r['rows_written']:,}",
+                  "" if r["seconds"] is None else f"{r['seconds']:.1f}", (r["err_msg"] or "")[:120])
+    console.print(t)
 
 
 if __name__ == "__main__":  # pragma: no cover
