@@ -928,6 +928,7 @@ def run_cmd(business_date, source, from_layer, to_layer, wait, target, as_json):
 @main.command("rerun")
 @params.business_date
 @click.option("--layer", type=_LAYER, required=True, help="Rerun from this layer on (ingest = replay the files).")
+@click.option("--to-layer", type=_LAYER, default=None, help="Last layer (default ml).")
 @click.option("--reason", type=click.Choice(_reason_code_values()),
               default="OPERATOR_REQUEST", show_default=True, help="Why (a reason code; recorded in the registry).")
 @params.source
@@ -937,13 +938,13 @@ def run_cmd(business_date, source, from_layer, to_layer, wait, target, as_json):
 @params.json_output
 @handle_errors
 @_ops_errors
-def rerun_cmd(business_date, layer, reason, source, wait, target, as_json):
+def rerun_cmd(business_date, layer, to_layer, reason, source, wait, target, as_json):
     """Rerun a business date from LAYER on, recorded with its reason. Safe to repeat (the vault is
     insert-only and idempotent; ingest replaces the date atomically)."""
     from .ops import run_date
 
     progress = None if as_json else (lambda msg: err_console.print(f"  {msg}"))
-    res = run_date(target, business_date, source or None, layer, None, job="rerun", run_reason=reason, wait=wait,
+    res = run_date(target, business_date, source or None, layer, to_layer, job="rerun", run_reason=reason, wait=wait,
                    progress=progress)
     _print_run(res, as_json)
 
@@ -1045,7 +1046,8 @@ def runs_cmd(last, business_date, target, as_json):
     t = Table(title="meta.etl_runs (newest first)", title_justify="left")
     for col in ("started", "job", "run_id", "layer", "dates", "try", "status", "reason", "read", "written", "s",
                 "message"):
-        t.add_column(col, justify="right" if col in ("try", "read", "written", "s") else "left", overflow="fold")
+        t.add_column(col, justify="right" if col in ("try", "read", "written", "s") else "left", overflow="fold",
+                     no_wrap=col in ("job", "layer", "status", "reason"))
     for r in rows:
         dates = str(r["from_date"]) + (f"..{r['to_date']}" if r["to_date"] != r["from_date"] else "")
         reason = r["reason_code"] or (f"({r['run_reason']})" if r["run_reason"] else "")

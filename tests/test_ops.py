@@ -1,0 +1,343 @@
+"""Operations (issue 6 items 1-5, 9-10): the run registry, date control, dq run / rerun / backfill, the
+per-date lock, retries on a real transient failure, kill-and-recover, dq plan for every reason code, run
+evidence against its JSON Schema. Each on DuckDB and PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import jsonschema
+import pytest
+from click.testing import CliRunner
+from test_rdv import snapshot
+
+from dbt_project import ops, registry
+from dbt_project.cli import main
+from dbt_project.evidence import schema_path
+from dbt_project.plan import plan
+from dbt_project.project import duckdb_path, root
+from dbt_project.reason_codes import ReasonCode
+from dbt_project.warehouse import Warehouse
+
+D1, D2, D3 = (dt.date(2026, 1, d) for d in (1, 2, 3))
+FAST = ops.RetryPolicy(attempts=6, base=0.3, cap=2.0)
+
+
+@pytest.fixture(autouse=True)
+def evidence_dir(tmp_path, monkeypatch) -> Path:
+    path = tmp_path / "evidence"
+    monkeypatch.setenv("DQ_EVIDENCE_DIR", str(path))
+    monkeypatch.setenv("DBT_LOG_PATH", str(tmp_path / "dbt_logs"))
+    return path
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def validate_evidence(path: str | Path) -> dict:
+    doc = json.loads(Path(path).read_text())
+    jsonschema.validate(doc, json.loads(schema_path().read_text()))
+    return doc
+
+
+def rows_of(target: str, **kw) -> list[dict]:
+    with Warehouse(target) as wh:
+        return registry.list_runs(wh, last=None, **kw)
+
+
+def content_hash(target: str) -> str:
+    """Every table of every schema dq and dbt write, as sorted rows."""
+    h = hashlib.sha256()
+    with Warehouse(target) as wh:
+        tables = wh.query("select table_schema, table_name from information_schema.tables where table_schema in "
+                          "('ldz', 'meta', 'stg', 'rdv', 'ifl', 'c360', 'cdm_publish', 'cdm_ingest') "
+                          "and table_type = 'BASE TABLE' order by 1, 2")
+        for schema, table in tables:
+            rows = wh.query(f"select * from {schema}.{table}")
+            h.update(f"{schema}.{table}{sorted(map(repr, rows))}".encode())
+    return h.hexdigest()
+
+
+# --- registry rows, success and failure ---------------------------------------------------------------
+
+def test_a_run_records_one_row_per_layer_and_valid_evidence(target, clean_extract):
+    res = ops.run_date(target, D1, clean_extract, to_layer="publish", policy=FAST)
+    assert res.ok and res.status == "success", res.as_dict()
+    rows = rows_of(target, run_id=res.run_id)
+    assert sorted(r["layer"] for r in rows) == sorted(["ingest", "rdv", "ifl", "360", "publish"])
+    assert {r["status"] for r in rows} == {"success"}
+    ingest = next(r for r in rows if r["layer"] == "ingest")
+    manifest = json.loads((clean_extract / D1.isoformat() / "_manifest.json").read_text())
+    assert ingest["rows_read"] == ingest["rows_written"] == sum(f["rows"] for f in manifest["files"])
+    assert all(r["version_tag"] and r["host"] and r["finished_at"] >= r["started_at"] for r in rows)
+    with Warehouse(target) as wh:  # the layers really loaded the date
+        assert wh.scalar("select count(*) from rdv.h_customer") > 0
+        assert wh.scalar("select count(*) from cdm_publish.customer_360_v1") > 0
+    doc = validate_evidence(res.evidence_path)
+    assert doc["downstream_decision"] == "unblock"
+    assert {m["layer"] for m in doc["models"]} >= {"rdv", "ifl", "360", "publish"}
+    assert len(doc["sources"]) == len(manifest["files"]) and doc["manifests"][0]["sha256"]
+    assert all(r["evidence_path"] == res.evidence_path for r in rows)
+
+
+def test_a_failed_run_records_its_reason_code_skips_the_rest_and_alerts(target, tmp_path):
+    empty = tmp_path / "no_extract"
+    empty.mkdir()
+    result = invoke("run", "--date", "2026-01-05", "--source", str(empty), "--target", target)
+    assert result.exit_code == 1, result.output
+    assert "dq rerun --date 2026-01-05 --layer ingest" in result.output
+    rows = {r["layer"]: r for r in rows_of(target, business_date=dt.date(2026, 1, 5))}
+    assert rows["ingest"]["status"] == "failed" and rows["ingest"]["reason_code"] == "MISSING_FILE"
+    assert {rows[x]["status"] for x in ("rdv", "ifl", "360", "publish", "ml")} == {"skipped"}
+    doc = validate_evidence(rows["ingest"]["evidence_path"])
+    assert doc["status"] == "failed" and doc["downstream_decision"] == "hold" and doc["reason_code"] == "MISSING_FILE"
+    from dbt_project import alerts
+
+    fired = alerts.list_alerts(target, business_date=dt.date(2026, 1, 5))
+    assert [(a.kind, a.reason_code, a.run_id) for a in fired] == [("RUN_FAILED", "MISSING_FILE", doc["run_id"])]
+    p = plan(target, dt.date(2026, 1, 5))
+    assert (p.action, p.reason_code) == ("replay", "MISSING_FILE")
+    assert p.command.startswith("dq rerun --date 2026-01-05 --layer ingest --reason MISSING_FILE")
+
+
+# --- the lock -----------------------------------------------------------------------------------------
+
+def test_a_second_run_of_the_same_date_is_refused_with_lock_timeout(target, clean_extract):
+    engine = "duckdb" if target == "dev" else "postgres"
+    held = registry.DateLock(target, engine, D2)
+    assert held.try_acquire()  # what a run of D2 holds while it works
+    try:
+        t0 = time.monotonic()
+        result = invoke("run", "--date", str(D2), "--source", str(clean_extract), "--target", target, "--wait", "1")
+        assert result.exit_code == 2, result.output
+        assert "LOCK_TIMEOUT" in result.output and time.monotonic() - t0 >= 1
+        assert not [r for r in rows_of(target, business_date=D2) if r["status"] == "running"]
+        assert plan(target, D2).action == "backfill"  # the refused run changed nothing
+        other = ops.run_date(target, D1, clean_extract, to_layer="ingest", policy=FAST)  # another date is free
+        assert other.ok
+    finally:
+        held.release()
+    assert ops.run_date(target, D2, clean_extract, to_layer="ingest", policy=FAST).ok  # free again
+
+
+# --- retries on a real transient failure -------------------------------------------------------------
+
+def _block_warehouse(target: str, seconds: float):
+    """Make the warehouse really unreachable for a while: DuckDB — another process holds the database file;
+    PostgreSQL — the database refuses connections (ALTER DATABASE ... ALLOW_CONNECTIONS false)."""
+    if target == "dev":
+        code = (f"import duckdb, time, sys; c = duckdb.connect({str(duckdb_path())!r}); print('held', flush=True); "
+                f"time.sleep({seconds}); c.close()")
+        proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+        assert proc.stdout.readline().strip() == "held"
+        return proc.wait
+    import psycopg2
+
+    env = os.environ
+    admin = psycopg2.connect(host=env["POSTGRES_HOST"], port=int(env["POSTGRES_PORT"]), user=env["POSTGRES_USER"],
+                             password=env.get("POSTGRES_PASSWORD") or None, dbname="postgres")
+    admin.autocommit = True
+    db = env["POSTGRES_DB"]
+    with admin.cursor() as cur:
+        cur.execute(f'ALTER DATABASE "{db}" ALLOW_CONNECTIONS false')
+
+    def reopen():
+        time.sleep(seconds)
+        with admin.cursor() as cur:
+            cur.execute(f'ALTER DATABASE "{db}" ALLOW_CONNECTIONS true')
+        admin.close()
+
+    thread = threading.Thread(target=reopen)
+    thread.start()
+    return thread.join
+
+
+def test_a_transient_failure_is_retried_with_backoff_then_succeeds(target, clean_extract):
+    with Warehouse(target) as wh:  # the registry exists; the run then meets an unreachable warehouse
+        registry.ensure_tables(wh)
+    done = _block_warehouse(target, 2.5)
+    try:
+        res = ops.run_date(target, D1, clean_extract, to_layer="ingest", policy=FAST)
+    finally:
+        done()
+    assert res.ok, res.as_dict()
+    expected = ReasonCode.LOCK_TIMEOUT.value if target == "dev" else ReasonCode.CONNECTIVITY.value
+    assert res.retries and {r["reason_code"] for r in res.retries} == {expected}, res.retries
+    waits = [r["sleep_s"] for r in res.retries]
+    for n, w in enumerate(waits, start=1):  # exponential backoff with jitter inside its band
+        d = min(FAST.cap, FAST.base * 2 ** (n - 1))
+        assert d / 2 <= w <= d
+    assert sum(waits) >= 1.0
+    assert validate_evidence(res.evidence_path)["retries"] == res.retries
+
+
+def test_a_transient_failure_that_outlives_its_retries_exits_2(target, clean_extract, monkeypatch):
+    with Warehouse(target) as wh:
+        registry.ensure_tables(wh)
+    monkeypatch.setenv("DQ_RETRY_ATTEMPTS", "2")
+    monkeypatch.setenv("DQ_RETRY_BASE_SECONDS", "0.2")
+    done = _block_warehouse(target, 4)
+    try:
+        result = invoke("run", "--date", str(D1), "--source", str(clean_extract), "--target", target)
+    finally:
+        done()
+    assert result.exit_code == 2, result.output
+    assert ("LOCK_TIMEOUT" if target == "dev" else "CONNECTIVITY") in result.output
+
+
+# --- rerun, backfill ------------------------------------------------------------------------------------
+
+def test_rerun_from_a_layer_records_its_reason_and_is_safe_to_repeat(built_target, clean_extract):
+    before = snapshot(built_target)
+    for _ in range(2):
+        result = invoke("rerun", "--date", str(D3), "--layer", "ifl", "--to-layer", "publish", "--reason",
+                        "MAPPING_MISSING", "--source", str(clean_extract), "--target", built_target, "--json")
+        assert result.exit_code == 0, result.output
+        doc = json.loads(result.output)
+        assert [s["layer"] for s in doc["steps"]] == ["ifl", "360", "publish"]
+    rows = rows_of(built_target, run_id=doc["run_id"])
+    assert {r["job"] for r in rows} == {"rerun"} and {r["run_reason"] for r in rows} == {"MAPPING_MISSING"}
+    assert snapshot(built_target) == before  # the vault untouched by a rerun from IFL
+    validate_evidence(doc["evidence_path"])
+
+
+def test_backfill_dry_run_changes_nothing(built_target, clean_extract):
+    before = content_hash(built_target)
+    result = invoke("backfill", "--from", str(D2), "--to", "2026-01-04", "--dry-run", "--source", str(clean_extract),
+                    "--target", built_target, "--json")
+    assert result.exit_code == 1, result.output  # 2026-01-04 has no extract
+    doc = json.loads(result.output)
+    by_date = {d["business_date"]: d for d in doc["dates"]}
+    assert {f["state"] for f in by_date["2026-01-02"]["files"]} == {"same"}  # landed with these fingerprints
+    assert by_date["2026-01-04"]["problems"] and not by_date["2026-01-04"]["manifest"]
+    manifest = json.loads((clean_extract / "2026-01-03" / "_manifest.json").read_text())
+    assert by_date["2026-01-03"]["expected_rows"] == sum(f["rows"] for f in manifest["files"])
+    assert content_hash(built_target) == before
+
+
+def test_backfill_loads_the_range_in_one_build_and_stops_at_the_first_failing_date(target, clean_extract):
+    res = ops.backfill(target, D1, dt.date(2026, 1, 4), clean_extract, policy=FAST)
+    assert not res.ok
+    ingest = [s for s in res.steps if s.layer == "ingest"]
+    assert [(s.from_date, s.status) for s in ingest] == [(D1, "success"), (D2, "success"), (D3, "success"),
+                                                         (dt.date(2026, 1, 4), "failed")]
+    assert ingest[-1].reason_code == "MISSING_FILE"
+    dbt_steps = [s for s in res.steps if s.layer != "ingest"]
+    assert {(s.from_date, s.to_date, s.status) for s in dbt_steps} == {(D1, D3, "success")}
+    assert res.resume_command == "dq backfill --from 2026-01-04 --to 2026-01-04" + (
+        "" if target == "dev" else " --target postgres")
+    with Warehouse(target) as wh:
+        assert wh.scalar("select count(distinct business_date) from rdv.l_contact") == 3
+    doc = validate_evidence(res.evidence_path)
+    assert doc["job"] == "backfill" and doc["resume_command"] == res.resume_command
+
+
+# --- kill and recover ---------------------------------------------------------------------------------
+
+def _env_for_child(tmp_path: Path) -> dict:
+    env = dict(os.environ)
+    env["DBT_LOG_PATH"] = str(tmp_path / "child_logs")
+    env["DBT_TARGET_PATH"] = str(tmp_path / "child_target")  # its own target dir: no clash with this process
+    return env
+
+
+def test_a_run_killed_inside_the_rdv_step_is_recovered_to_the_uninterrupted_state(target_env, engine,
+                                                                                  clean_extract, tmp_path):
+    reference = target_env(engine)
+    assert ops.run_date(reference, D1, clean_extract, to_layer="rdv", policy=FAST).ok
+    expected = snapshot(reference, drop_load_id=True)
+
+    killed = target_env(engine)  # a fresh warehouse; the env now points at it
+    env = _env_for_child(tmp_path)
+    log = Path(env["DBT_LOG_PATH"]) / "dbt.log"
+    proc = subprocess.Popen([str(Path(sys.executable).parent / "dq"), "run", "--date", str(D1), "--source",
+                             str(clean_extract), "--to-layer", "rdv", "--target", killed], env=env, cwd=root(),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:  # wait until dbt is building vault models
+        if log.exists() and log.read_text(errors="replace").count("model rdv.") >= 3:
+            break
+        assert proc.poll() is None, "the run ended before it reached the RDV step"
+        time.sleep(0.05)
+    else:
+        pytest.fail("the run never reached the RDV models")
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+    running = [r for r in rows_of(killed, business_date=D1) if r["status"] == "running"]
+    assert {r["layer"] for r in running} == {"rdv"}  # the killed step's row stayed `running`
+    p = plan(killed, D1)
+    assert p.action == "rerun" and "abandoned" in p.why and p.command.startswith("dq rerun --date 2026-01-01")
+
+    res = ops.run_date(killed, D1, clean_extract, to_layer="rdv", policy=FAST)
+    assert res.ok and [a["run_id"] for a in res.abandoned] == [running[0]["run_id"]]
+    statuses = {r["status"] for r in rows_of(killed, run_id=running[0]["run_id"])}
+    assert statuses <= {"abandoned", "success"} and "abandoned" in statuses
+    assert snapshot(killed, drop_load_id=True) == expected  # no duplicate, no loss
+    validate_evidence(res.evidence_path)
+
+
+# --- dq plan for every reason code ---------------------------------------------------------------------
+
+def test_plan_recommends_the_action_of_every_reason_code(target):
+    with Warehouse(target) as wh:
+        registry.ensure_tables(wh)
+        for i, code in enumerate(ReasonCode):
+            day = dt.date(2026, 3, 1) + dt.timedelta(days=i)
+            step = registry.Step("run", f"run-test-{i}", f"run-test-{i}", target, "rdv", day, day)
+            step.status, step.reason_code, step.err_msg = "failed", code.value, "injected for the test"
+            registry.insert_step(wh, step)
+    t = "" if target == "dev" else " --target postgres"
+    for i, code in enumerate(ReasonCode):
+        day = dt.date(2026, 3, 1) + dt.timedelta(days=i)
+        result = invoke("plan", "--date", str(day), "--target", target, "--json")
+        assert result.exit_code == 1, result.output
+        p = json.loads(result.output)
+        assert (p["action"], p["reason_code"], p["failed_layer"]) == (code.action, code.value, "rdv"), code
+        assert set(p["checklist"]) == {"failing_partition", "evidence_read", "source_output_boundary", "action",
+                                       "checks_result", "downstream_decision"}
+        assert p["checklist"]["downstream_decision"] == "hold"
+        reason = "" if code is ReasonCode.OPERATOR_REQUEST else f" --reason {code.value}"
+        want = {"retry": f"dq run --date {day} --from-layer rdv --wait 3600{t}",
+                "rerun": f"dq rerun --date {day} --layer rdv{reason}{t}",
+                "replay": f"dq rerun --date {day} --layer ingest{reason}{t}",
+                "backfill": f"dq backfill --from {day} --to {day}{t}",
+                "restore": None, "escalate": None}[code.action]
+        assert p["command"] == want, (code, p["command"])
+        if code.action in ("restore", "escalate"):
+            assert p["then"]
+    text = invoke("plan", "--date", "2026-03-01", "--target", target).output
+    assert "Operator checklist" in text and "failing partition" in text
+
+
+# --- date control, dq runs ------------------------------------------------------------------------------
+
+def test_date_control_sets_the_window_a_plain_dbt_build_reads(target):
+    assert invoke("dates", "set", "2026-01-02", "--target", target).exit_code == 0
+    assert invoke("dates", "advance", "--target", target).exit_code == 0
+    doc = json.loads(invoke("dates", "show", "--target", target, "--json").output)
+    assert doc == {"target": target, "current_business_date": "2026-01-03", "load_window": ["2026-01-03"] * 2}
+    from dbt_project.health import date_control_current
+
+    with Warehouse(target) as wh:  # the healthcheck / smoke read the same row
+        assert date_control_current(wh, target) == D3
+
+
+def test_runs_lists_the_registry(target, tmp_path):
+    empty = tmp_path / "none"
+    empty.mkdir()
+    invoke("run", "--date", "2026-01-07", "--source", str(empty), "--target", target, "--to-layer", "rdv")
+    rows = json.loads(invoke("runs", "--date", "2026-01-07", "--target", target, "--json").output)
+    assert sorted((r["layer"], r["status"]) for r in rows) == [("ingest", "failed"), ("rdv", "skipped")]
+    table = invoke("runs", "--last", "5", "--target", target).output
+    assert "MISSING_FILE" in table and "meta.etl_runs" in table
