@@ -505,4 +505,7 @@ def validate(target: str | None, layer: str, day: dt.date | None = None,
     with Warehouse(target) as wh:
         store_results(wh, run)
     run.data_docs = str(render_data_docs(run, docs_dir))
+    from .evidence import write_validation_evidence
+
+    write_validation_evidence(run)  # reports/run_evidence/<run_id>.json (issue 6; docs/schemas/run_evidence...)
     return run

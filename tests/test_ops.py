@@ -341,3 +341,12 @@ def test_runs_lists_the_registry(target, tmp_path):
     assert sorted((r["layer"], r["status"]) for r in rows) == [("ingest", "failed"), ("rdv", "skipped")]
     table = invoke("runs", "--last", "5", "--target", target).output
     assert "MISSING_FILE" in table and "meta.etl_runs" in table
+
+
+def test_validate_writes_evidence_valid_against_the_schema(built_target, evidence_dir):
+    result = invoke("validate", "--layer", "rdv", "--date", str(D3), "--target", built_target, "--json")
+    assert result.exit_code == 0, result.output
+    run_id = json.loads(result.output)["run_id"]
+    doc = validate_evidence(evidence_dir / f"{run_id}.json")
+    assert doc["job"] == "validate" and doc["dq_summary"]["ok"] and doc["downstream_decision"] == "unblock"
+    assert sum(doc["dq_summary"]["layers"]["rdv"]["checks"].values()) > 0
