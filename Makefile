@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test lint pytest bench lock clean
+.PHONY: install demo test lint pytest bench lock clean airflow
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -24,7 +24,21 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/sqlfluff lint models tests/dbt
 
-pytest: $(STAMP)
+# Airflow 3 in its own virtualenv (its pins clash with dbt's), AIRFLOW_HOME inside the repo (git-ignored).
+# `make test` installs it: tests/test_airflow_dag.py imports and test-runs orchestration/dags/ in it.
+AIRFLOW_VERSION := 3.3.2
+AIRFLOW_VENV    := orchestration/.venv
+AIRFLOW_STAMP   := $(AIRFLOW_VENV)/.installed-$(AIRFLOW_VERSION)
+
+$(AIRFLOW_STAMP): orchestration/constraints.txt
+	@$(PYTHON) -c 'import sys; assert (3, 10) <= sys.version_info[:2] <= (3, 13), "Airflow 3 needs Python 3.10-3.13"'
+	test -x $(AIRFLOW_VENV)/bin/python || $(PYTHON) -m venv $(AIRFLOW_VENV)
+	$(AIRFLOW_VENV)/bin/pip install --quiet --disable-pip-version-check -c orchestration/constraints.txt "apache-airflow==$(AIRFLOW_VERSION)"
+	touch $(AIRFLOW_STAMP)
+
+airflow: $(AIRFLOW_STAMP)  ## Airflow 3 in orchestration/.venv (see orchestration/README.md)
+
+pytest: $(STAMP) $(AIRFLOW_STAMP)
 	$(BIN)/pytest
 
 bench: $(STAMP)  ## benchmarks at 1M customers; prints ratios and records them in docs/benchmarks.md
