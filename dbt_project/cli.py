@@ -222,6 +222,35 @@ def reason_codes_cmd(as_json):
 
 # --- bench ------------------------------------------------------------------------------------------
 
+def _run_bench(run, record_fn, record: bool, as_json: bool, title: str, columns, cells, *,
+               left=("engine",), caption: str | None = None) -> dict:
+    """What every `dq bench*` command does around its measurement: progress on stderr, a BenchError as
+    exit 1, `--record` into docs/benchmarks.md, `--json`, else a table. Returns the result."""
+    from .bench import BenchError
+
+    progress = (lambda _m: None) if as_json else (lambda msg: err_console.print(f"  {msg}"))
+    try:
+        res = run(progress)
+    except BenchError as exc:
+        err_console.print(f"[red]error:[/] {exc}")
+        sys.exit(DATA_FAILURE)
+    if record:
+        res["recorded_in"] = str(record_fn(res))
+    if as_json:
+        click.echo(json.dumps(res, indent=2))
+        return res
+    t = Table(title=title(res) if callable(title) else title, title_justify="left",
+              caption=caption(res) if caption else None, caption_justify="left")
+    for col in columns:
+        t.add_column(col, justify="left" if col in left else "right", no_wrap=col in left)
+    for row in cells(res):
+        t.add_row(*row)
+    console.print(t)
+    if record:
+        console.print(f"Recorded in {res['recorded_in']}.")
+    return res
+
+
 @main.command("bench")
 @params.bench_customers
 @click.option("--days-to-time", type=click.IntRange(1), default=1, show_default=True,
@@ -247,27 +276,9 @@ def bench_cmd(customers, days_to_time, engines, repeat, record, as_json):
     """
     from . import bench
 
-    progress = None if as_json else (lambda msg: err_console.print(f"  {msg}"))
-    try:
-        res = bench.run(customers, days_to_time, engines, repeat, progress)
-    except bench.BenchError as exc:
-        err_console.print(f"[red]error:[/] {exc}")
-        sys.exit(DATA_FAILURE)
-    if record:
-        res["recorded_in"] = str(bench.record(res))
-    if as_json:
-        click.echo(json.dumps(res, indent=2))
-    else:
-        t = Table(title=f"LDZ ingest vs bare bulk load ({customers:,} customers, best of {repeat})",
-                  title_justify="left", caption=bench.machine_line(res), caption_justify="left")
-        for col in bench.COLUMNS:
-            left = col in ("engine", "date")
-            t.add_column(col, justify="left" if left else "right", no_wrap=left)
-        for cells in bench.table_cells(res):
-            t.add_row(*cells)
-        console.print(t)
-        if record:
-            console.print(f"Recorded in {res['recorded_in']}.")
+    res = _run_bench(lambda progress: bench.run(customers, days_to_time, engines, repeat, progress), bench.record,
+                     record, as_json, f"LDZ ingest vs bare bulk load ({customers:,} customers, best of {repeat})",
+                     bench.COLUMNS, bench.table_cells, left=("engine", "date"), caption=bench.machine_line)
     sys.exit(OK if res["ok"] else DATA_FAILURE)
 
 
@@ -291,25 +302,9 @@ def bench_vault_cmd(customers, days, engines, record, as_json):
     Exit 1 when a ratio misses its target.
     """
     from . import bench_vault
-    from .bench import BenchError
 
-    progress = (lambda _m: None) if as_json else (lambda msg: err_console.print(f"  {msg}"))
-    try:
-        res = bench_vault.run(engines, customers, days, progress)
-    except BenchError as exc:
-        err_console.print(f"[red]error:[/] {exc}")
-        sys.exit(DATA_FAILURE)
-    if record:
-        res["recorded_in"] = str(bench_vault.record(res))
-    if as_json:
-        click.echo(json.dumps(res, indent=2))
-    else:
-        t = Table(title="Raw Data Vault loads", title_justify="left")
-        for col in bench_vault.COLUMNS:
-            t.add_column(col, justify="left" if col == "engine" else "right")
-        for cells in bench_vault.table_cells(res):
-            t.add_row(*cells)
-        console.print(t)
+    res = _run_bench(lambda progress: bench_vault.run(engines, customers, days, progress), bench_vault.record,
+                     record, as_json, "Raw Data Vault loads", bench_vault.COLUMNS, bench_vault.table_cells)
     sys.exit(OK if res["ok"] else DATA_FAILURE)
 
 
@@ -331,27 +326,13 @@ def bench_360_cmd(customers, days, engines, record, as_json):
     Long: at 1M customers x 30 days, about 25 minutes on DuckDB.
     """
     from . import bench_360
-    from .bench import BenchError
 
-    progress = (lambda _m: None) if as_json else (lambda msg: err_console.print(f"  {msg}"))
-    try:
-        res = bench_360.run(engines, customers, days, progress)
-    except BenchError as exc:
-        err_console.print(f"[red]error:[/] {exc}")
-        sys.exit(DATA_FAILURE)
-    if record:
-        res["recorded_in"] = str(bench_360.record(res))
-    if as_json:
-        click.echo(json.dumps(res, indent=2))
-        return
-    t = Table(title="360 layer: day refresh against history", title_justify="left")
-    for col in bench_360.COLUMNS:
-        t.add_column(col, justify="left" if col == "engine" else "right")
-    for cells in bench_360.table_cells(res):
-        t.add_row(*cells)
-    console.print(t)
-    for line in bench_360.summary_lines(res):
-        console.print(f"  {line}")
+    res = _run_bench(lambda progress: bench_360.run(engines, customers, days, progress), bench_360.record,
+                     record, as_json, "360 layer: day refresh against history", bench_360.COLUMNS,
+                     bench_360.table_cells)
+    if not as_json:
+        for line in bench_360.summary_lines(res):
+            console.print(f"  {line}")
 
 
 # --- demo -------------------------------------------------------------------------------------------
@@ -440,26 +421,12 @@ def bench_validate_cmd(customers, days, engines, repeat, record, as_json):
     warehouse (never the dev one). Exit 1 when a ratio misses the target.
     """
     from . import bench_validate
-    from .bench import BenchError
 
-    progress = (lambda _m: None) if as_json else (lambda msg: err_console.print(f"  {msg}"))
-    try:
-        res = bench_validate.run(engines, customers, days, repeat, progress)
-    except BenchError as exc:
-        err_console.print(f"[red]error:[/] {exc}")
-        sys.exit(DATA_FAILURE)
-    if record:
-        res["recorded_in"] = str(bench_validate.record(res))
-    if as_json:
-        click.echo(json.dumps(res, indent=2))
-    else:
-        t = Table(title=f"Validation: GX vs plain SQL (GX import {res['gx_import_s']:.2f}s, best of {repeat})",
-                  title_justify="left")
-        for col in bench_validate.COLUMNS:
-            t.add_column(col, justify="left" if col in ("engine", "layer") else "right")
-        for cells in bench_validate.table_cells(res):
-            t.add_row(*cells)
-        console.print(t)
+    res = _run_bench(
+        lambda progress: bench_validate.run(engines, customers, days, repeat, progress), bench_validate.record,
+        record, as_json,
+        lambda r: f"Validation: GX vs plain SQL (GX import {r['gx_import_s']:.2f}s, best of {repeat})",
+        bench_validate.COLUMNS, bench_validate.table_cells, left=("engine", "layer"))
     sys.exit(OK if res["ok"] else DATA_FAILURE)
 
 
