@@ -67,6 +67,9 @@ class SmokeReport:
     checks: list[SmokeCheck] = field(default_factory=list)
     data_docs: str | None = None
     connection_error: str | None = None
+    run_id: str = ""
+    started_at: dt.datetime | None = None
+    evidence: str | None = None
 
     @property
     def failed(self) -> list[SmokeCheck]:
@@ -83,7 +86,8 @@ class SmokeReport:
         return None if self.ok else ReasonCode.SMOKE_FAILED.value
 
     def as_dict(self) -> dict:
-        return {"target": self.target, "business_date": self.business_date.isoformat() if self.business_date else None,
+        return {"run_id": self.run_id, "evidence": self.evidence, "target": self.target,
+                "business_date": self.business_date.isoformat() if self.business_date else None,
                 "ok": self.ok, "reason_code": self.reason_code, "failed_checks": [c.name for c in self.failed],
                 "checks": [asdict(c) for c in self.checks], "data_docs": self.data_docs}
 
@@ -152,13 +156,55 @@ def _timed(report: SmokeReport, name: str, fn) -> None:
 
 
 def smoke(target: str | None, progress=None) -> SmokeReport:
-    """Run every smoke check (continuing past failures so the report names all of them)."""
-    from . import dbt
-    from .health import reference_date
+    """Run every smoke check (continuing past failures so the report names all of them), then write the run
+    evidence reports/run_evidence/<run_id>.json (job smoke; docs/schemas/run_evidence.schema.json)."""
     from .project import default_target
 
-    target = target or default_target()
-    report = SmokeReport(target)
+    report = SmokeReport(target or default_target(), run_id=f"smoke-{_new_id()}")
+    report.started_at = dt.datetime.now().replace(microsecond=0)
+    try:
+        _smoke(report, progress)
+    finally:
+        report.evidence = str(write_evidence(report))
+    return report
+
+
+def _new_id() -> str:
+    from .validate import new_run_id
+
+    return new_run_id()
+
+
+def write_evidence(report: SmokeReport):
+    """The smoke's evidence file, in the run-evidence contract (dbt_project/evidence.py)."""
+    from .evidence import _base, _write
+
+    day = report.business_date or dt.date.today()
+    failed = [c.name for c in report.failed]
+    doc = _base(report.run_id, report.run_id, "smoke", report.target, day, day) | {
+        "status": "success" if report.ok else "failed",
+        "reason_code": report.reason_code,
+        "run_reason": None,
+        "started_at": report.started_at.isoformat(),
+        "finished_at": dt.datetime.now().replace(microsecond=0).isoformat(),
+        "registry": [], "models": [], "sources": [], "manifests": [], "retries": [], "abandoned": [],
+        "dq_summary": {"ok": report.ok, "layers": {"smoke": {"run_id": report.run_id, "checks": {
+            c.name: c.status for c in report.checks}}}, "failed_checks": failed,
+            "details": {c.name: c.detail for c in report.checks}, "data_docs": report.data_docs},
+        "downstream_decision": "unblock" if report.ok else "hold",
+        "decision_reason": "every smoke check passed" if report.ok else
+        ("the warehouse is unreachable: retry" if report.connection_error else
+         f"SMOKE_FAILED: {', '.join(failed)} — decide on rollback (runbooks/09-release-smoke.md)"),
+        "resume_command": None,
+    }
+    return _write(doc)
+
+
+def _smoke(report: SmokeReport, progress) -> None:
+    from . import dbt
+    from .health import reference_date
+
+    target = report.target
     say = progress or (lambda _m: None)
 
     def dbt_step(command: str):
@@ -180,7 +226,7 @@ def smoke(target: str | None, progress=None) -> SmokeReport:
     except ConnectionFailed as exc:
         report.connection_error = str(exc)
         report.checks.append(SmokeCheck("connection", FAIL, str(exc)))
-        return report
+        return
     with wh:
         _timed(report, "connection", lambda: (PASS, f"{wh.engine} answers") if wh.scalar("select 1") == 1
                else (FAIL, "select 1 did not return 1"))
@@ -195,22 +241,21 @@ def smoke(target: str | None, progress=None) -> SmokeReport:
             report.business_date, _ = reference_date(wh, target, None)
         except Exception as exc:
             report.checks.append(SmokeCheck("publish_validation", FAIL, f"no business date to validate: {exc}"))
-            return report
+            return
     say(f"publish validation for {report.business_date}")
     _timed(report, "publish_validation", lambda: _publish_validation(report))
-    return report
 
 
 def _publish_validation(report: SmokeReport) -> tuple[str, str]:
     """The GX publish checkpoint for the business date; results rendered, never stored in the warehouse."""
-    from .validate import ValidationRun, load_suite, new_run_id, render_data_docs, run_gx_checkpoint
+    from .validate import ValidationRun, load_suite, render_data_docs, run_gx_checkpoint
 
     with Warehouse(report.target) as wh:
         suite = load_suite("publish")
         missing = [t for t in suite.requires if not wh.table_exists(*t.split("."))]
     if missing:
         return FAIL, f"publish tables missing: {', '.join(missing)}"
-    run = ValidationRun(f"smoke-{new_run_id()}", report.target, report.business_date, ["publish"])
+    run = ValidationRun(report.run_id, report.target, report.business_date, ["publish"])
     run.results = run_gx_checkpoint(report.target, suite, report.business_date, 5)
     report.data_docs = str(render_data_docs(run))
     bad = run.failed + run.errors

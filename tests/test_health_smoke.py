@@ -6,11 +6,15 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from pathlib import Path
 
+import jsonschema
+import pytest
 from click.testing import CliRunner
 
 from dbt_project import health, smoke
 from dbt_project.cli import main
+from dbt_project.evidence import schema_path
 from dbt_project.site import build_site
 from dbt_project.validate import validate
 from dbt_project.warehouse import Warehouse
@@ -20,6 +24,18 @@ D = dt.date(2026, 1, 3)  # the last date of the built warehouse
 
 def invoke(*args: str):
     return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+@pytest.fixture(autouse=True)
+def evidence_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("DQ_EVIDENCE_DIR", str(tmp_path / "evidence"))
+    return tmp_path / "evidence"
+
+
+def _evidence(path: str) -> dict:
+    doc = json.loads(Path(path).read_text())
+    jsonschema.validate(doc, json.loads(schema_path().read_text()))
+    return doc
 
 
 def _breaches(rep) -> set[tuple[str, str, str]]:
@@ -87,6 +103,9 @@ def test_smoke_passes_on_the_build_and_is_read_only(built_target):
         assert status["date_control"] == "SKIPPED"
     assert doc["business_date"] == "2026-01-03" and doc["reason_code"] is None
     assert _fingerprint(built_target) == before
+    ev = _evidence(doc["evidence"])
+    assert (ev["job"], ev["status"], ev["downstream_decision"], ev["run_id"]) == ("smoke", "success", "unblock",
+                                                                                doc["run_id"])
 
 
 def _relation_type(wh, schema, name) -> str:
@@ -113,6 +132,9 @@ def test_smoke_fails_on_a_broken_deploy(built_target):
     assert set(doc["failed_checks"]) == {"publish_contracts", "publish_validation"}
     detail = next(c["detail"] for c in doc["checks"] if c["name"] == "publish_contracts")
     assert "campaign_360_v1 does not exist" in detail and re.search(r"flowchart_360_v1 lacks .*revenue", detail)
+    ev = _evidence(doc["evidence"])
+    assert (ev["status"], ev["reason_code"], ev["downstream_decision"]) == ("failed", "SMOKE_FAILED", "hold")
+    assert "publish_contracts" in ev["decision_reason"]
     text = invoke("smoke", "--target", built_target)
     assert text.exit_code == 1 and "SMOKE_FAILED" in text.output
 
