@@ -16,7 +16,7 @@ Failure handling follows the reason codes (DESIGN.md §7, `dq reason-codes`):
   (AirflowFailException): retrying cannot fix bad data;
 * on the final failure, `on_failure_callback` records a RUN_FAILED alert through
   `dq alerts record --kind RUN_FAILED --reason <code>` (meta.etl_alerts, and the webhook when configured) —
-  except when `dq run` exited 1: it has recorded the RUN_FAILED alert of its failed layer itself.
+  except when `dq run` or `dq alerts check` exited 1: they have recorded their own alerts.
 
 Configuration (environment of the Airflow worker): DQ_BIN (the `dq` executable; default the repo's
 .venv/bin/dq), DQ_PROJECT_DIR, DQ_TARGET, DQ_SOURCE, plus the project's own settings (DQ_DUCKDB_PATH,
@@ -38,6 +38,9 @@ from airflow.sdk.exceptions import AirflowException, AirflowFailException
 REPO = Path(os.environ.get("DQ_PROJECT_DIR") or Path(__file__).resolve().parents[2])
 DQ_BIN = os.environ.get("DQ_BIN") or str(REPO / ".venv" / "bin" / "dq")
 RETRIABLE = ("CONNECTIVITY", "LOCK_TIMEOUT")  # ReasonCode.retriable in dbt_project/reason_codes.py
+# steps whose exit 1 has already recorded its alerts: `dq run` (RUN_FAILED of the failed layer) and
+# `dq alerts check` (one ZERO_ROWS / ANOMALY alert per breach)
+SELF_ALERTING = ("run", "alerts_check")
 FALLBACK_REASON = "TRANSFORM_ERROR"  # a failure whose output names no reason code: escalate
 REASON = re.compile(r"\b([A-Z][A-Z_]{3,})\b")
 
@@ -76,8 +79,8 @@ def record_run_failed(context) -> None:
     ti = context.get("ti") or context.get("task_instance")
     exc = context.get("exception")
     text = str(exc or "")
-    if ti.task_id == "run" and text.startswith("dq run exited 1 "):
-        print("dq run recorded the RUN_FAILED alert of its failed layer itself (meta.etl_alerts)")
+    if ti.task_id in SELF_ALERTING and " exited 1 " in text:
+        print(f"{ti.task_id}: dq recorded its own alert(s) in meta.etl_alerts; no RUN_FAILED added")
         return
     match = re.search(r"reason_code=([A-Z_]+)", text)
     reason = match.group(1) if match else (reason_in(text) or FALLBACK_REASON)
