@@ -74,21 +74,11 @@ class HealthReport:
 # --- the reference business date ------------------------------------------------------------------
 
 def date_control_current(wh: Warehouse, target: str) -> dt.date | None:
-    """The date control's current business date for this environment, when meta.etl_date_control exists
-    (owned by the run-registry module; read here with plain SQL so this check stays read-only)."""
-    if not wh.table_exists("meta", "etl_date_control"):
-        return None
-    cols, _ = wh.query_with_columns("select * from meta.etl_date_control where 1 = 0")
-    date_col = next((c for c in ("current_date", "current_business_date", "business_date") if c in cols), None)
-    if date_col is None:
-        return None
-    env_col = next((c for c in ("target", "environment", "env") if c in cols), None)
-    sql, args = f'select max("{date_col}") from meta.etl_date_control', []
-    if env_col:
-        sql += f' where "{env_col}" = {wh.param}'
-        args = [target]
-    value = wh.scalar(sql, args)
-    return value if isinstance(value, dt.date) or value is None else dt.date.fromisoformat(str(value)[:10])
+    """The date control's current business date for this target (meta.etl_date_control, owned by
+    dbt_project/registry.py; None when the warehouse has no date control yet). Read-only."""
+    from .registry import current_date
+
+    return current_date(wh, target)
 
 
 def latest_landed(wh: Warehouse) -> dt.date | None:

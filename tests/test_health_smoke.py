@@ -140,22 +140,20 @@ def test_smoke_fails_on_a_broken_deploy(built_target):
 
 
 def test_smoke_checks_the_date_control_when_there_is_one(built_target):
-    with Warehouse(built_target) as wh:
-        if not wh.table_exists("meta", "etl_date_control"):  # the registry module owns the real table
-            wh.execute("create table meta.etl_date_control (target varchar(32), current_business_date date)")
-        p = wh.param
-        wh.execute(f"delete from meta.etl_date_control where 1 = 1 and {p} = {p}", [1, 1])
-        cols, _ = wh.query_with_columns("select * from meta.etl_date_control where 1 = 0")
-        date_col = next(c for c in ("current_date", "current_business_date", "business_date") if c in cols)
-        env_col = next((c for c in ("target", "environment", "env") if c in cols), None)
-        names = [date_col] + ([env_col] if env_col else [])
-        values = [dt.date.today() + dt.timedelta(days=30)] + ([built_target] if env_col else [])
-        wh.execute(f"insert into meta.etl_date_control ({', '.join(f'{chr(34)}{n}{chr(34)}' for n in names)}) "
-                   f"values ({', '.join([p] * len(names))})", values)
-    rep = smoke.smoke(built_target)
-    check = next(c for c in rep.checks if c.name == "date_control")
-    assert check.status == "FAIL" and "future" in check.detail
-    assert rep.reason_code == "SMOKE_FAILED"
+    from dbt_project.registry import set_current_date
+
+    def date_control_after(day: dt.date):
+        with Warehouse(built_target) as wh:
+            set_current_date(wh, built_target, day)
+        rep = smoke.smoke(built_target)
+        return rep, next(c for c in rep.checks if c.name == "date_control")
+
+    rep, check = date_control_after(D)
+    assert check.status == "PASS" and rep.ok and rep.business_date == D, rep.as_dict()
+    rep, check = date_control_after(dt.date.today() + dt.timedelta(days=30))
+    assert check.status == "FAIL" and "future" in check.detail and rep.reason_code == "SMOKE_FAILED"
+    rep, check = date_control_after(dt.date(2026, 1, 10))  # a past date that never landed
+    assert check.status == "FAIL" and "not been landed" in check.detail and rep.reason_code == "SMOKE_FAILED"
 
 
 # --- docs -------------------------------------------------------------------------------------------
