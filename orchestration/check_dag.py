@@ -7,7 +7,8 @@
    it records its own RUN_FAILED alert), the task is not retried, downstream is upstream_failed;
 4. `dag.test()` of 2026-01-05 against a source root that does not exist: `dq run` exits 2 naming no reason
    code, the task fails without retry and the on-failure callback records the RUN_FAILED alert.
-The test reads the alerts back from the warehouse.
+The test reads the alerts back from the warehouse. `check_dag.py happy SOURCE DATE` instead test-runs one
+business date end to end (dq run → validate → alerts check) against a warehouse holding the earlier dates.
 
 Needs AIRFLOW_HOME migrated (`airflow db migrate`), DQ_BIN, a target the environment points at; argv[1] = an
 extract root without the dates, argv[2] = a path that does not exist.
@@ -31,6 +32,13 @@ out["tasks"] = {t.task_id: {"downstream": sorted(t.downstream_task_ids), "retrie
                             "on_failure_callback": bool(t.on_failure_callback)} for t in dag.tasks}
 
 import cdm_daily  # noqa: E402 - the same module, for its helper
+
+if sys.argv[1] == "happy":  # `check_dag.py happy SOURCE DATE`: one business date end to end
+    dr = dag.test(run_conf={"business_date": sys.argv[3], "source": sys.argv[2]})
+    out["happy"] = {"state": str(dr.state),
+                    "tasks": {ti.task_id: [str(ti.state), ti.try_number] for ti in dr.get_task_instances()}}
+    print("CHECK_DAG_JSON " + json.dumps(out))
+    sys.exit(0)
 
 source = sys.argv[1]
 for name, env, args in (

@@ -18,6 +18,8 @@ import pytest
 
 from dbt_project.alerts import list_alerts
 from dbt_project.project import root
+from dbt_project.registry import list_runs
+from dbt_project.warehouse import Warehouse
 
 AIRFLOW_PY = root() / "orchestration" / ".venv" / "bin" / "python"
 
@@ -37,16 +39,38 @@ def airflow_home(tmp_path_factory) -> dict:
     return env
 
 
-def test_dag_imports_retries_only_transient_failures_and_alerts(target, airflow_home, tmp_path):
-    env = {**airflow_home, **{k: v for k, v in os.environ.items() if k.startswith(("POSTGRES_", "DQ_DUCKDB"))},
-           "DQ_TARGET": target, "DQ_RETRY_ATTEMPTS": "1"}
-    landed = tmp_path / "extract"  # an extract root without the business dates: dq run fails with MISSING_FILE
-    landed.mkdir()
-    proc = subprocess.run([str(AIRFLOW_PY), str(root() / "orchestration" / "check_dag.py"), str(landed),
-                           str(tmp_path / "no_such_root")], env=env, capture_output=True, text=True, timeout=600)
+def _check_dag(env: dict, *args: str) -> dict:
+    proc = subprocess.run([str(AIRFLOW_PY), str(root() / "orchestration" / "check_dag.py"), *args],
+                          env=env, capture_output=True, text=True, timeout=900)
     line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("CHECK_DAG_JSON ")), None)
     assert proc.returncode == 0 and line, proc.stdout[-3000:] + proc.stderr[-3000:]
-    doc = json.loads(line.split(" ", 1)[1])
+    return json.loads(line.split(" ", 1)[1])
+
+
+def _env(airflow_home: dict, target: str) -> dict:
+    return {**airflow_home, **{k: v for k, v in os.environ.items()
+                               if k.startswith(("POSTGRES_", "DQ_DUCKDB", "DQ_EVIDENCE"))},
+            "DQ_TARGET": target, "DQ_RETRY_ATTEMPTS": "1"}
+
+
+def test_dag_runs_a_business_date_end_to_end(built_target, clean_extract, airflow_home, tmp_path, monkeypatch):
+    monkeypatch.setenv("DQ_EVIDENCE_DIR", str(tmp_path / "evidence"))
+    doc = _check_dag(_env(airflow_home, built_target), "happy", str(clean_extract), "2026-01-03")
+    assert doc["import_errors"] == {}
+    happy = doc["happy"]
+    assert happy["state"].endswith("success"), happy
+    assert all(state.endswith("success") and tries == 1 for state, tries in happy["tasks"].values()), happy
+    with Warehouse(built_target) as wh:
+        rows = list_runs(wh, 50, dt.date(2026, 1, 3))
+    assert rows and {r["status"] for r in rows} <= {"success", "warning"}, rows  # the registry saw dq run
+    assert {r["layer"] for r in rows} >= {"ingest", "ml"}
+    assert [a for a in list_alerts(built_target, 20) if a.kind == "RUN_FAILED"] == []
+
+
+def test_dag_imports_retries_only_transient_failures_and_alerts(target, airflow_home, tmp_path):
+    landed = tmp_path / "extract"  # an extract root without the business dates: dq run fails with MISSING_FILE
+    landed.mkdir()
+    doc = _check_dag(_env(airflow_home, target), str(landed), str(tmp_path / "no_such_root"))
 
     assert doc["import_errors"] == {}
     tasks = doc["tasks"]
