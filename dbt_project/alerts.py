@@ -13,7 +13,8 @@ Python API for other modules (the run registry calls `run_failed` when a run fai
     alerts.record_alert(wh_or_target, "ZERO_ROWS", "ZERO_ROWS", day, "...", details={...}, table="rdv.l_contact")
 
 Both write one row and then notify: with `DQ_ALERT_WEBHOOK_URL` set the alert is POSTed as JSON (Slack:
-`text`; Telegram: also `chat_id` from `DQ_ALERT_TELEGRAM_CHAT_ID`) with a timeout and bounded retries with
+`text`; Telegram: also `chat_id` from `DQ_ALERT_TELEGRAM_CHAT_ID`; `DQ_ALERT_PAYLOAD=full` adds the structured
+alert for a generic receiver) with a timeout and bounded retries with
 exponential backoff; without a URL the alert is only recorded (sent = false). A notification failure never
 raises: it is kept in `attempts` / `last_error` and the alert stays unsent. Passing an open `Warehouse`
 reuses its connection (DuckDB allows one writer; never call with a target name while holding the file).
@@ -159,15 +160,18 @@ def list_alerts(wh_or_target, last: int = 20, business_date: dt.date | None = No
 
 # --- the notifier -----------------------------------------------------------------------------------
 
-def payload(alert: Alert, chat_id: str | None = None) -> dict:
+def payload(alert: Alert, chat_id: str | None = None, full: bool = False) -> dict:
     """The JSON body: Slack incoming webhooks read `text`; Telegram's sendMessage reads `chat_id` + `text`.
-    The structured alert rides along under `alert` (both ignore unknown keys)."""
+    `full` (DQ_ALERT_PAYLOAD=full, for a generic webhook receiver) adds the structured alert under `alert`;
+    by default the body holds only the keys Slack and Telegram document."""
     where = " ".join(x for x in (alert.layer, alert.table_name) if x)
     text = (f"[CDM {alert.kind}] {alert.reason_code}"
             + (f" · {alert.business_date}" if alert.business_date else "")
             + (f" · {where}" if where else "") + f": {alert.message}"
             + f" — next: {ReasonCode(alert.reason_code).action}")
-    body: dict = {"text": text, "alert": alert.as_dict()}
+    body: dict = {"text": text}
+    if full:
+        body["alert"] = alert.as_dict()
     if chat_id:
         body["chat_id"] = chat_id
     return body
@@ -190,6 +194,7 @@ class Notifier:
     timeout: float = 5.0
     retries: int = 3  # attempts after the first
     backoff: float = 0.5  # seconds before the first retry; doubled each time
+    full: bool = False  # also send the structured alert (generic webhooks)
     sleep: Callable[[float], None] = time.sleep
 
     @classmethod
@@ -199,13 +204,14 @@ class Notifier:
                    chat_id=env.get("DQ_ALERT_TELEGRAM_CHAT_ID") or None,
                    timeout=float(env.get("DQ_ALERT_TIMEOUT", "5")),
                    retries=int(env.get("DQ_ALERT_RETRIES", "3")),
-                   backoff=float(env.get("DQ_ALERT_BACKOFF", "0.5")))
+                   backoff=float(env.get("DQ_ALERT_BACKOFF", "0.5")),
+                   full=env.get("DQ_ALERT_PAYLOAD", "text") == "full")
 
     def send(self, alert: Alert) -> SendResult:
         """Post the payload; retry on a connection error, a timeout, HTTP 429 or 5xx (not on other 4xx)."""
         if not self.url:
             return SendResult(False, 0, None)
-        data = json.dumps(payload(alert, self.chat_id), default=str).encode()
+        data = json.dumps(payload(alert, self.chat_id, self.full), default=str).encode()
         error, status = None, None
         for attempt in range(1, self.retries + 2):
             req = urllib.request.Request(self.url, data=data, method="POST",

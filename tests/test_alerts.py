@@ -91,11 +91,16 @@ def test_notifier_posts_slack_and_telegram_payload(target):
             notifier.deliver(wh, a)
     assert len(hook.bodies) == 1
     body = hook.bodies[0]
+    assert set(body) == {"text", "chat_id"}  # only what Slack (text) and Telegram (chat_id + text) document
     assert body["chat_id"] == "-100123"
     assert "RUN_FAILED" in body["text"] and "TRANSFORM_ERROR" in body["text"] and "2026-01-03" in body["text"]
-    assert body["alert"]["alert_id"] == a.alert_id
     sent, attempts, last_error, sent_at = _row(target, a.alert_id)
     assert (bool(sent), attempts, last_error) == (True, 1, None) and sent_at is not None
+
+    with Webhook([200]) as hook:  # a generic receiver gets the structured alert too
+        full = alerts.Notifier(url=hook.url, timeout=2, retries=0, full=True)
+        assert full.send(a).sent
+    assert set(hook.bodies[0]) == {"text", "alert"} and hook.bodies[0]["alert"]["alert_id"] == a.alert_id
 
 
 def test_notifier_retries_with_backoff_until_the_server_recovers(target):
