@@ -28,6 +28,7 @@ import importlib.util
 import json
 import os
 import random
+import shlex
 import time
 import uuid
 from collections.abc import Callable
@@ -73,6 +74,12 @@ class Transient(RuntimeError):
 def transient_reason(text: str | None) -> ReasonCode | None:
     low = (text or "").lower()
     return next((code for marker, code in TRANSIENT_MARKERS.items() if marker in low), None)
+
+
+def source_flag(source: str | Path | None) -> str:
+    """` --source DIR` for a printed command when the run was given its source folder explicitly (a
+    command without it resolves DQ_SOURCE_ROOT / data/extract again, as the run did)."""
+    return f" --source {shlex.quote(str(source))}" if source else ""
 
 
 def source_root(source: str | Path | None) -> Path:
@@ -573,7 +580,7 @@ def run_date(target: str | None, day: dt.date, source: str | Path | None = None,
         if not r.res.ok:
             s = r.res.failed_step
             r.res.resume_command = f"dq rerun --date {day} --layer {s.layer}" + (
-                f" --target {r.target}" if r.target != "dev" else "")
+                f" --target {r.target}" if r.target != "dev" else "") + source_flag(source)
     except BaseException as exc:
         _crashed(r, exc)
         raise
@@ -656,7 +663,7 @@ def backfill(target: str | None, d1: dt.date, d2: dt.date, source: str | Path | 
         raise ConfigError(f"source folder {src} does not exist (--source, or set DQ_SOURCE_ROOT)")
     r = Runner("backfill", target, d1, d2, run_reason, policy, progress)
     r.lock(dates, wait)
-    suffix = f" --target {r.target}" if r.target != "dev" else ""
+    suffix = (f" --target {r.target}" if r.target != "dev" else "") + source_flag(source)
     try:
         _prepare(r, dates)
         good: list[dt.date] = []

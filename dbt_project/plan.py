@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 from . import registry
 from .project import default_target, profile
@@ -77,6 +78,21 @@ def command_for(action: str, code: str | None, day: dt.date, layer: str | None, 
         return (None, ["hand the evidence file to the engineering team (not the service team's fix)",
                        f"after their fix: dq rerun --date {day} --layer {layer}{reason}{t}", validate])
     return None, []
+
+
+def _evidence_source(path: str | None) -> str:
+    """The ` --source DIR` of the run's own resume command in its evidence file, if it had one."""
+    import json
+    import re
+
+    if not path:
+        return ""
+    try:
+        resume = json.loads(Path(path).read_text(encoding="utf-8")).get("resume_command") or ""
+    except (OSError, ValueError):
+        return ""
+    found = re.search(r" --source (\S+|'[^']*')", resume)
+    return found.group(0) if found else ""
 
 
 def _checks(wh: Warehouse, day: dt.date) -> str:
@@ -141,6 +157,9 @@ def plan(target: str | None, day: dt.date) -> Plan:
                      f"the latest run {run_id} of {day} succeeded ({', '.join(r['layer'] for r in rows)})", None,
                      [f"dq validate --layer all --date {day}{t}"])
         p.run_id, p.evidence, p.rows = run_id, evidence, rows
+        source = _evidence_source(evidence)
+        if source and p.command and p.command.startswith(("dq rerun", "dq run", "dq backfill")):
+            p.command += source  # the run was given its source folder: the recovery reads the same one
         layer = p.failed_layer
         boundary = ("source: the landed files (fix or re-land the extract, then replay)" if layer == "ingest"
                     else f"output: layer {layer} and everything after it; LDZ input intact" if layer

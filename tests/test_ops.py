@@ -108,6 +108,8 @@ def test_a_failed_run_records_its_reason_code_skips_the_rest_and_alerts(target, 
     p = plan(target, dt.date(2026, 1, 5))
     assert (p.action, p.reason_code) == ("replay", "MISSING_FILE")
     assert p.command.startswith("dq rerun --date 2026-01-05 --layer ingest --reason MISSING_FILE")
+    # the run was given its source folder: the printed recovery reads the same folder
+    assert doc["resume_command"].endswith(f" --source {empty}") and p.command.endswith(f" --source {empty}")
 
 
 # --- the lock -----------------------------------------------------------------------------------------
@@ -235,7 +237,7 @@ def test_backfill_loads_the_range_in_one_build_and_stops_at_the_first_failing_da
     dbt_steps = [s for s in res.steps if s.layer != "ingest"]
     assert {(s.from_date, s.to_date, s.status) for s in dbt_steps} == {(D1, D3, "success")}
     assert res.resume_command == "dq backfill --from 2026-01-04 --to 2026-01-04" + (
-        "" if target == "dev" else " --target postgres")
+        "" if target == "dev" else " --target postgres") + f" --source {clean_extract}"
     with Warehouse(target) as wh:
         assert wh.scalar("select count(distinct business_date) from rdv.l_contact") == 3
     doc = validate_evidence(res.evidence_path)
