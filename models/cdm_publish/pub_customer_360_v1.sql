@@ -31,10 +31,10 @@ final as (
         cast(last_response_type as varchar(100)) as last_response_type,
         cast(last_response_at as timestamp) as last_response_at,
         {%- for model in var('ml_models') %}
-        cast({{ model }}_score as double precision) as {{ model }}_score,
-        cast({{ model }}_decile as integer) as {{ model }}_decile,
-        cast({{ model }}_model_version as varchar(100)) as {{ model }}_model_version,
-        cast({{ model }}_scored_at as timestamp) as {{ model }}_scored_at,
+            cast({{ model }}_score as double precision) as {{ model }}_score,
+            cast({{ model }}_decile as integer) as {{ model }}_decile,
+            cast({{ model }}_model_version as varchar(100)) as {{ model }}_model_version,
+            cast({{ model }}_scored_at as timestamp) as {{ model }}_scored_at,
         {%- endfor %}
         cast(preferred_channel as varchar(100)) as preferred_channel
     from customer_360
