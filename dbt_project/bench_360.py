@@ -28,13 +28,17 @@ BENCH_DB = "cdm_bench_360"
 SECTION = "## 360 layer: day refresh against history"
 
 
-def _timed(target: str, first: dt.date, last: dt.date, select: tuple[str, ...], full_refresh: bool = False) -> float:
+def _timed(target: str, first: dt.date, last: dt.date, select: tuple[str, ...], full_refresh: bool = False,
+           slowest: list | None = None) -> float:
+    """Seconds of one `dq build`-style run; `slowest` receives its five slowest models (name, seconds)."""
     t0 = time.perf_counter()
     outcome = build(target, first, last, select=select, command="run", full_refresh=full_refresh)
     elapsed = time.perf_counter() - t0
     if not outcome.success:
         failed = [(n["name"], n["message"]) for n in outcome.failed_nodes]
         raise BenchError(f"{' '.join(select)} {first}..{last} failed: {failed or outcome.error}")
+    if slowest is not None:
+        slowest += [(n["name"], n["seconds"]) for n in sorted(outcome.nodes, key=lambda n: -n["seconds"])[:5]]
     return elapsed
 
 
@@ -71,12 +75,13 @@ def run_engine(engine: str, env: dict[str, str], customers: int, days: int,
                 _timed(target, day(loaded + 1), day(c - 1), UPPER)
                 progress(f"{engine}: days {loaded + 1}..{c - 1} built")
             vault_s = _timed(target, day(c), day(c), VAULT)
-            upper_s = _timed(target, day(c), day(c), UPPER)
+            slowest: list = []
+            upper_s = _timed(target, day(c), day(c), UPPER, slowest=slowest)
             loaded = c
             with Warehouse(target) as wh:
                 contacts = int(wh.scalar("select count(*) from rdv.l_contact"))
             rows.append({"day": c, "history_contacts": contacts, "vault_s": round(vault_s, 2),
-                         "refresh_s": round(upper_s, 2)})
+                         "refresh_s": round(upper_s, 2), "slowest_models": slowest})
             progress(f"{engine}: day {c}: vault {vault_s:.1f}s, ifl+c360+publish {upper_s:.1f}s "
                      f"({contacts:,} contacts in the vault)")
         full_s = _timed(target, day(days), day(days), UPPER, full_refresh=True)
@@ -105,12 +110,14 @@ def run(engines: tuple[str, ...], customers: int, days: int, progress: Progress 
             "measured_at": dt.datetime.now().replace(microsecond=0).isoformat()}
 
 
-COLUMNS = ("engine", "day", "contacts in vault", "vault day s", "ifl+c360+publish day s", "refresh ÷ vault day")
+COLUMNS = ("engine", "day", "contacts in vault", "vault day s", "ifl+c360+publish day s", "refresh ÷ vault day",
+           "slowest models of the refresh (s)")
 
 
 def table_cells(result: dict) -> list[list[str]]:
     return [[r["engine"], str(c["day"]), f"{c['history_contacts']:,}", f"{c['vault_s']:.1f}",
-             f"{c['refresh_s']:.1f}", f"{c['refresh_s'] / c['vault_s']:.2f}"]
+             f"{c['refresh_s']:.1f}", f"{c['refresh_s'] / c['vault_s']:.2f}",
+             ", ".join(f"{name} {secs:.1f}" for name, secs in c.get("slowest_models", [])[:3])]
             for r in result["results"] for c in r["checkpoints"]]
 
 
@@ -122,7 +129,7 @@ def summary_lines(result: dict) -> list[str]:
 
 
 def markdown(result: dict) -> str:
-    table = ["| " + " | ".join(COLUMNS) + " |", "|---|" + "---:|" * (len(COLUMNS) - 1)]
+    table = ["| " + " | ".join(COLUMNS) + " |", "|---|" + "---:|" * (len(COLUMNS) - 2) + "---|"]
     table += ["| " + " | ".join(cells) + " |" for cells in table_cells(result)]
     m = result["machine"]
     sizes = ", ".join(sorted({f"{r['customers']:,} customers × {r['days']} days" for r in result["results"]}))
