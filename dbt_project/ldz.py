@@ -291,6 +291,9 @@ class _Sql:
             if typ == FLAG:  # a flag outside 0/1 must raise too, so that the safe path classifies it
                 return (f"CASE WHEN CAST({v} AS {target}) IN (0, 1) THEN CAST({v} AS {target}) "
                         f"ELSE CAST({v} || ' is not a flag' AS {target}) END")
+            if typ in ISO_SHAPE:  # PostgreSQL parses more than ISO 8601 (e.g. 'T', slashes): raise on those too
+                return (f"CASE WHEN {v} ~ '{ISO_SHAPE[typ]}' THEN CAST({v} AS {target}) "
+                        f"ELSE CAST({v} || ' is not ISO 8601' AS {target}) END")
             return f"CAST({v} AS {target})"
         fn = {INT: "bigint", FLAG: "bigint", DECIMAL: "numeric", DATE: "date", TIMESTAMP: "timestamp"}[typ]
         out = f"meta.try_{fn}({v})"
@@ -450,8 +453,16 @@ def _stage(wh: Warehouse, c: TableContract, path: Path, header: list[str],
 
 
 def _fast_value(col: Column) -> str:
-    """A column of the fast path's table valued as the text path types it ('' is NULL)."""
+    """A column of the fast path's table valued as the text path types it ('' is NULL). Dates and
+    timestamps are staged as text there (COPY would accept shapes the contract refuses) and cast here."""
+    if col.type in ISO_SHAPE:
+        return f"CAST(nullif(trim({col.db_name}), '') AS {SQL_TYPES['postgres'][col.type]})"
     return f"nullif({col.db_name}, '')" if col.type == TEXT else col.db_name
+
+
+def _fast_type(col: Column) -> str:
+    """The fast path's staging type of a column: the contract's, except text for dates and timestamps."""
+    return SQL_TYPES["postgres"][TEXT if col.type in ISO_SHAPE else col.type]
 
 
 def _stage_typed(wh: Warehouse, c: TableContract, path: Path, header: list[str], res: TableResult) -> bool:
@@ -463,10 +474,9 @@ def _stage_typed(wh: Warehouse, c: TableContract, path: Path, header: list[str],
     grain. TEXT values are read as is: '' (a quoted empty field) becomes NULL where they are used.
     Otherwise returns False, having dropped the table, and the text path classifies the file."""
     typed = f"_typed_{c.table}"
-    types = SQL_TYPES["postgres"]
     wh.execute(f"DROP TABLE IF EXISTS {typed}")
     wh.execute(f"CREATE TEMP TABLE {typed} (_row_number {PG_ROW_NUMBER}, "
-               + ", ".join(f"{col.db_name} {types[col.type]}" for col in c.columns) + ")")
+               + ", ".join(f"{col.db_name} {_fast_type(col)}" for col in c.columns) + ")")
     try:
         rows = wh.copy_csv(typed, [c.column(h).db_name for h in header], path)
     except Exception as exc:
@@ -481,8 +491,20 @@ def _stage_typed(wh: Warehouse, c: TableContract, path: Path, header: list[str],
         flags = [col.db_name for col in c.columns if col.type == FLAG]
         if flags:  # COPY reads a flag as any integer: one outside 0/1 is for the text path to reject
             blank_key += " OR " + " OR ".join(f"{f} NOT IN (0, 1)" for f in flags)
-        if wh.scalar(f"""SELECT NOT EXISTS (SELECT 1 FROM {typed} WHERE {blank_key})
-                         AND NOT EXISTS (SELECT 1 FROM {typed} GROUP BY {grain} HAVING count(*) > 1)"""):
+        shaped = [col for col in c.columns if col.type in ISO_SHAPE]
+        if shaped:  # a date or timestamp that is not ISO 8601 is for the text path to reject
+            blank_key += " OR " + " OR ".join(
+                f"trim({col.db_name}) !~ '^(|{ISO_SHAPE[col.type][1:-1]})$'" for col in shaped)
+        casts = f"ROW({', '.join(_fast_value(col) for col in shaped)})" if shaped else "1"
+        try:  # casting every date and timestamp: one with the shape but no such day (02-30) raises
+            clean = wh.scalar(f"""SELECT NOT EXISTS (SELECT 1 FROM {typed} WHERE {blank_key})
+                                  AND NOT EXISTS (SELECT 1 FROM {typed} GROUP BY {grain} HAVING count(*) > 1)
+                                  AND (SELECT count({casts}) FROM {typed}) >= 0""")
+        except Exception as exc:
+            if not _is_data_error(wh, exc):
+                raise
+            clean = False
+        if clean:
             res.rows_file = rows
             return True
     wh.execute(f"DROP TABLE {typed}")

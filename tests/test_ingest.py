@@ -229,3 +229,35 @@ def test_the_date_is_replaced_atomically(warehouse, clean_extract, monkeypatch):
     assert {t: ldz_count(warehouse, t, D1) for t in CONTRACTS} == before
     loads = warehouse.query("select count(distinct _load_id) from ldz.ldz_customer")
     assert loads == [(1,)]
+
+
+def test_dates_and_timestamps_must_be_iso_8601_on_every_engine(warehouse, tmp_path, clean_extract):
+    """PostgreSQL parses far more than ISO 8601 ('T', slashes, month names): such a value, alone in an
+    otherwise clean file, and a well-shaped one that is no calendar day, is BAD_VALUE on both engines;
+    the rest of the file loads."""
+    import csv
+
+    from dbt_project.generator import sha256_file
+
+    src = tmp_path / "src"
+    shutil.copytree(clean_extract, src)
+    path = src / "2026-01-02" / "ua_contacthistory.csv"
+    clean = list(csv.reader(path.open(newline="", encoding="utf-8")))
+    col = clean[0].index("ContactDateTime")
+    manifest = src / "2026-01-02" / "_manifest.json"
+    for value in ("2026-01-02T10:00:00", "01/02/2026 10:00:00", "Jan 2 2026 10:00", "2026-02-30 10:00:00"):
+        rows = [list(r) for r in clean]
+        rows[2][col] = value
+        with path.open("w", newline="", encoding="utf-8") as fh:
+            csv.writer(fh, lineterminator="\n").writerows(rows)
+        doc = json.loads(manifest.read_text())
+        for f in doc["files"]:
+            if f["table"] == "ua_contacthistory":
+                f["sha256"] = sha256_file(path)
+        manifest.write_text(json.dumps(doc))
+
+        res = ingest(warehouse, src, D2)
+        table = next(t for t in res.tables if t.table == "ua_contacthistory")
+        assert (table.status, table.rejects_by_reason) == ("LOADED", {R.BAD_VALUE.value: 1}), value
+        assert [r[1:3] for r in rejects(warehouse, D2, "ua_contacthistory")] == [(2, R.BAD_VALUE.value)], value
+        assert ldz_count(warehouse, "ua_contacthistory", D2) == len(clean) - 2, value
