@@ -222,9 +222,17 @@ def _batch_definition(ds, table: str):
 
 
 def _close(ds) -> None:
-    """Release the datasource's connections (DuckDB allows one writer per file)."""
+    """Release the datasource's connections (DuckDB allows one writer per file). GX keeps one connection
+    open for the dialects it persists connections for (DuckDB, through the shim) and its own close() leaves
+    that one open: closed here first, else the file stays open in this process (dbt-duckdb could not open
+    it with its own configuration afterwards) and DuckDB reports leaked objects at exit."""
     with contextlib.suppress(Exception):  # best effort: the engine may never have been created
-        ds.get_execution_engine().close()
+        engine = ds.get_execution_engine()
+        persisted = getattr(engine, "_connection", None)
+        if persisted is not None:
+            persisted.close()
+            engine._connection = None
+        engine.close()
     engine = getattr(ds, "_engine", None)
     if engine is not None:
         engine.dispose()

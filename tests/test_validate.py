@@ -219,3 +219,18 @@ def test_dq_cli_import_does_not_import_gx():
     code = "import sys, dbt_project.cli; print('great_expectations' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("engine", ["duckdb"])
+def test_validate_leaves_no_duckdb_connection_open(built_target, tmp_path):
+    """GX keeps a persisted connection for DuckDB (the shim) that its own close() leaves open; validate
+    must close it, or the warehouse file stays open in this process after the run."""
+    import gc
+
+    def open_connections() -> int:
+        gc.collect()
+        return sum(type(o).__name__ == "DuckDBPyConnection" for o in gc.get_objects())
+
+    before = open_connections()
+    assert v.validate(built_target, "publish", dt.date(2026, 1, 3), docs_dir=tmp_path).ok
+    assert open_connections() == before
