@@ -1026,5 +1026,29 @@ def runs_cmd(last, business_date, target, as_json):
     console.print(t)
 
 
+def entry() -> None:
+    """The `dq` console script: run the command, then — only if Great Expectations was loaded — leave
+    without Python's finalization. DuckDB 2.0's bindings print dozens of "nanobind: leaked ..." lines at
+    interpreter exit once GX's SQLAlchemy dialect has imported DuckDB's type constants: harmless, but it
+    buries the command's own output. By then every file and connection is closed; logs and the standard
+    streams are flushed first, and the exit code is the command's."""
+    try:
+        main()
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        if not isinstance(exc.code, int | None):
+            err_console.print(str(exc.code))
+    if "great_expectations" in sys.modules:
+        import logging
+        import os
+
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    main()
+    entry()

@@ -234,3 +234,23 @@ def test_validate_leaves_no_duckdb_connection_open(built_target, tmp_path):
     before = open_connections()
     assert v.validate(built_target, "publish", dt.date(2026, 1, 3), docs_dir=tmp_path).ok
     assert open_connections() == before
+
+
+@pytest.mark.parametrize("engine", ["duckdb"])
+def test_the_dq_script_exits_with_the_commands_code_and_without_duckdb_leak_noise(built_target):
+    """`dq` (the console script) leaves without Python's finalization once GX was loaded: the exit code is
+    the command's, the JSON is complete, and DuckDB's "nanobind: leaked" lines do not bury the output."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    dq = str(Path(sys.executable).with_name("dq"))
+    args = [dq, "validate", "--layer", "rdv", "--date", "2026-01-01", "--target", built_target, "--json"]
+    ok = subprocess.run(args, env=dict(os.environ), capture_output=True, text=True, check=False)
+    assert ok.returncode == 0, ok.stderr[-2000:]
+    assert json.loads(ok.stdout)["ok"] is True and "nanobind" not in ok.stderr
+    _corrupt(built_target, "insert into rdv.h_offer select * from rdv.h_offer where offer_hk = "
+                           "(select min(offer_hk) from rdv.h_offer where business_date = '2026-01-01')")
+    bad = subprocess.run(args, env=dict(os.environ), capture_output=True, text=True, check=False)
+    assert bad.returncode == 1 and json.loads(bad.stdout)["ok"] is False and "nanobind" not in bad.stderr
