@@ -40,15 +40,20 @@ def target_env(request, tmp_path, monkeypatch):
             path = tmp_path / f"wh{next(_db_counter)}.duckdb"
             monkeypatch.setenv("DQ_DUCKDB_PATH", str(path))
             return "dev"
-        cluster = request.getfixturevalue("pg_cluster")
-        name = f"cdm_test_{os.getpid()}_{next(_db_counter)}"
-        pgcluster.recreate_database(cluster.env, name)
-        for k, v in cluster.env.items():
-            monkeypatch.setenv(k, v)
-        monkeypatch.setenv("POSTGRES_DB", name)
-        return "postgres"
+        return _fresh_pg_database(request, monkeypatch, f"cdm_test_{os.getpid()}_{next(_db_counter)}")
 
     return make
+
+
+def _fresh_pg_database(request, mp, name: str, template: str | None = None) -> str:
+    """(Re)create database `name` on the session's cluster (a copy of `template` when given) and point the
+    `postgres` target at it through `mp`; returns the target name."""
+    cluster = request.getfixturevalue("pg_cluster")
+    pgcluster.recreate_database(cluster.env, name, template=template)
+    for k, v in cluster.env.items():
+        mp.setenv(k, v)
+    mp.setenv("POSTGRES_DB", name)
+    return "postgres"
 
 
 @pytest.fixture(params=ENGINES)
@@ -117,13 +122,8 @@ def built_templates(tmp_path_factory, clean_extract):
                 mp.setenv("DQ_DUCKDB_PATH", str(template))
                 target = "dev"
             else:
-                cluster = request.getfixturevalue("pg_cluster")
                 template = f"cdm_built_{os.getpid()}"
-                pgcluster.recreate_database(cluster.env, template)
-                for k, v in cluster.env.items():
-                    mp.setenv(k, v)
-                mp.setenv("POSTGRES_DB", template)
-                target = "postgres"
+                target = _fresh_pg_database(request, mp, template)
             dates = [dt.date.fromisoformat(d) for d in BUILT_DATES]
             with Warehouse(target) as wh:
                 for day in dates:
@@ -149,10 +149,4 @@ def built_target(request, engine, built_templates, tmp_path, monkeypatch) -> str
         shutil.copyfile(template, path)
         monkeypatch.setenv("DQ_DUCKDB_PATH", str(path))
         return "dev"
-    cluster = request.getfixturevalue("pg_cluster")
-    name = f"cdm_test_{os.getpid()}_{next(_db_counter)}"
-    pgcluster.recreate_database(cluster.env, name, template=template)
-    for k, v in cluster.env.items():
-        monkeypatch.setenv(k, v)
-    monkeypatch.setenv("POSTGRES_DB", name)
-    return "postgres"
+    return _fresh_pg_database(request, monkeypatch, f"cdm_test_{os.getpid()}_{next(_db_counter)}", template)
