@@ -169,7 +169,8 @@ def rejects_cmd(business_date, target, table, limit, as_json):
 @params.json_output
 @handle_errors
 def build_cmd(from_date, to_date, select, full_refresh, target, as_json):
-    """Load a business date or a range through the dbt layers (staging, RDV, ...) in ONE dbt build.
+    """Load a business date or a range through the dbt layers (staging, RDV, IFL, 360, publish) in ONE
+    dbt build.
 
     Sets meta.load_window to the range, then runs `dbt build` once: one parse for the whole range, and
     the same vault as loading the dates one by one. Safe to rerun. Exit 1 when a model or test fails;
