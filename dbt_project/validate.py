@@ -169,11 +169,13 @@ def sqlalchemy_url(target: str) -> str:
         return URL.create("postgresql+psycopg2", username=s["user"], password=s.get("password") or None,
                           host=s["host"], port=int(s["port"]), database=s["dbname"]).render_as_string(
                               hide_password=False)
-    if s["type"] == "snowflake":  # declared, untested: needs snowflake-sqlalchemy, which is not installed
+    if s["type"] == "snowflake":  # snowflake-sqlalchemy passes the query parameters on to the connector
+        query = {"warehouse": s["warehouse"], "role": s["role"]}
+        if s.get("host"):  # an explicit endpoint (e.g. an emulator server); else derived from the account
+            query |= {k: str(s[k]) for k in ("host", "port", "protocol") if s.get(k)}
         return URL.create("snowflake", username=s["user"], password=s.get("password") or None,
                           host=s["account"], database=f"{s['database']}/{s['schema']}",
-                          query={"warehouse": s["warehouse"], "role": s["role"]}).render_as_string(
-                              hide_password=False)
+                          query=query).render_as_string(hide_password=False)
     raise ConfigError(f"dq validate does not support target {target!r} ({s['type']})")
 
 

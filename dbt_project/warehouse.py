@@ -1,12 +1,19 @@
-"""A thin connection to the warehouse of one dbt target (DuckDB or PostgreSQL).
+"""A thin connection to the warehouse of one dbt target (DuckDB, PostgreSQL or Snowflake).
 
 Only what dq itself needs: run SQL, fetch rows, one transaction, and each engine's native bulk path.
 dbt does everything else. DuckDB allows a single writer: always close the warehouse before dbt runs
 (use it as a context manager).
+
+Snowflake goes through snowflake-connector-python with the `snowflake` profile's settings (credentials
+from the environment only). The test suite runs it on the fakesnow emulator in-process
+(`fakesnow.patch()` replaces `snowflake.connector.connect`, which this module calls through its module
+for that reason). Snowflake folds unquoted identifiers to upper case: column names of query results are
+returned in lower case, like the other engines, and `table_exists` compares case-insensitively.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,7 +21,8 @@ from pathlib import Path
 from .project import ConfigError, profile
 from .reason_codes import ReasonCode
 
-SUPPORTED = ("duckdb", "postgres")
+SUPPORTED = ("duckdb", "postgres", "snowflake")
+PYFORMAT = ("postgres", "snowflake")  # drivers whose placeholder is %s
 
 
 class ConnectionFailed(RuntimeError):
@@ -44,6 +52,8 @@ class Warehouse:
                 return duckdb.connect(str(path))
             except duckdb.IOException as exc:  # another writer holds the file
                 raise ConnectionFailed(f"cannot open {path}: {exc}") from exc
+        if self.engine == "snowflake":
+            return self._connect_snowflake()
         import psycopg2
 
         s = self.settings
@@ -60,12 +70,36 @@ class Warehouse:
             cur.execute("SET temp_buffers = '256MB'")
         return con
 
+    def _connect_snowflake(self):
+        import snowflake.connector  # called through the module: fakesnow.patch() replaces connect there
+
+        s = self.settings
+        kwargs = {"account": s["account"], "user": s["user"], "password": s.get("password") or None,
+                  "role": s.get("role"), "warehouse": s.get("warehouse"), "database": s["database"],
+                  "schema": s.get("schema"), "login_timeout": int(s.get("connect_timeout") or 30),
+                  "client_session_keep_alive": False}
+        if s.get("host"):  # an explicit endpoint (e.g. an emulator server); else derived from the account
+            kwargs |= {"host": s["host"], "port": int(s.get("port") or 443), "protocol": s.get("protocol") or "https"}
+        try:
+            con = snowflake.connector.connect(**{k: v for k, v in kwargs.items() if v is not None})
+        except snowflake.connector.errors.Error as exc:
+            raise ConnectionFailed(
+                f"cannot connect to Snowflake account {s['account']!r} as {s['user']!r} (database "
+                f"{s['database']}): {str(exc).strip()} (set SNOWFLAKE_ACCOUNT/USER/PASSWORD/ROLE/WAREHOUSE/"
+                "DATABASE)") from exc
+        con.autocommit(True)
+        return con
+
     # --- SQL ---------------------------------------------------------------------------------------
+    def _cursor(self):
+        """A DB-API cursor that closes on leaving the with block (PostgreSQL, Snowflake)."""
+        return contextlib.closing(self.con.cursor()) if self.engine == "snowflake" else self.con.cursor()
+
     def execute(self, sql: str, params: Sequence | None = None) -> None:
         if self.engine == "duckdb":
             self.con.execute(sql, params or [])
         else:
-            with self.con.cursor() as cur:
+            with self._cursor() as cur:
                 cur.execute(sql, params)
 
     def executemany(self, sql: str, rows: list[Sequence]) -> None:
@@ -73,6 +107,9 @@ class Warehouse:
             return
         if self.engine == "duckdb":
             self.con.executemany(sql, rows)
+        elif self.engine == "snowflake":  # the connector binds a multi-row INSERT as one statement
+            with self._cursor() as cur:
+                cur.executemany(sql, rows)
         else:
             from psycopg2.extras import execute_batch
 
@@ -82,18 +119,21 @@ class Warehouse:
     def query(self, sql: str, params: Sequence | None = None) -> list[tuple]:
         if self.engine == "duckdb":
             return self.con.execute(sql, params or []).fetchall()
-        with self.con.cursor() as cur:
+        with self._cursor() as cur:
             cur.execute(sql, params)
-            return cur.fetchall()
+            return [tuple(r) for r in cur.fetchall()]
 
     def query_with_columns(self, sql: str, params: Sequence | None = None) -> tuple[list[str], list[tuple]]:
         """The column names and the rows of a query."""
         if self.engine == "duckdb":
             cur = self.con.execute(sql, params or [])
             return [d[0] for d in cur.description], cur.fetchall()
-        with self.con.cursor() as cur:
+        with self._cursor() as cur:
             cur.execute(sql, params)
-            return [d[0] for d in cur.description], cur.fetchall()
+            names = [d[0] for d in cur.description]
+            if self.engine == "snowflake":  # unquoted identifiers come back upper-cased
+                names = [n.lower() if n.isupper() else n for n in names]
+            return names, [tuple(r) for r in cur.fetchall()]
 
     def scalar(self, sql: str, params: Sequence | None = None):
         rows = self.query(sql, params)
@@ -110,6 +150,17 @@ class Warehouse:
                 self.con.execute("ROLLBACK")
                 raise
             self.con.execute("COMMIT")
+        elif self.engine == "snowflake":
+            self.con.autocommit(False)
+            try:
+                yield
+            except BaseException:
+                self.con.rollback()
+                raise
+            else:
+                self.con.commit()
+            finally:
+                self.con.autocommit(True)
         else:
             self.con.autocommit = False
             try:
@@ -130,6 +181,12 @@ class Warehouse:
             return cur.rowcount
 
     def table_exists(self, schema: str, table: str) -> bool:
+        if self.engine == "snowflake":  # names are stored upper-cased (unquoted identifiers); views are in
+            # information_schema.tables on Snowflake, only in information_schema.views on its emulator
+            return bool(self.scalar(
+                "select count(*) from (select table_name from information_schema.tables where table_schema = "
+                "upper(%s) and table_name = upper(%s) union all select table_name from information_schema.views "
+                "where table_schema = upper(%s) and table_name = upper(%s)) as found", [schema, table] * 2))
         return bool(self.scalar(
             "select count(*) from information_schema.tables where table_schema = %s and table_name = %s"
             if self.engine == "postgres" else
@@ -139,7 +196,7 @@ class Warehouse:
     @property
     def param(self) -> str:
         """The parameter placeholder of the engine's driver."""
-        return "?" if self.engine == "duckdb" else "%s"
+        return "%s" if self.engine in PYFORMAT else "?"
 
     def close(self) -> None:
         self.con.close()

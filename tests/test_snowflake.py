@@ -1,27 +1,74 @@
 """The Snowflake target on its emulator (fakesnow, in-process): the same dbt project builds every layer
-on dbt-snowflake and gives the vault and the 360 numbers the DuckDB build gives for the same LDZ rows.
+on dbt-snowflake and gives the vault and the 360 numbers the DuckDB build gives for the same LDZ rows;
+`dq`'s warehouse connection and `dq validate` (GX through snowflake-sqlalchemy) run against it.
 
-The LDZ is not written by `dq ingest` here (it talks to DuckDB and PostgreSQL only): the test copies the
-landed rows of a DuckDB warehouse into the emulator, then runs `dbt seed` and `dbt build` with
-`--target snowflake`. dbt unit tests are excluded on the emulator (fakesnow cannot create the temporary
+How the emulator is reached: `fakesnow.patch(db_path=...)` replaces `snowflake.connector.connect` in
+this process, so everything that connects through the connector in-process reaches it — dq's `Warehouse`,
+dbt-snowflake (dbt runs in-process) and GX's SQLAlchemy engine (snowflake-sqlalchemy calls the
+connector's `connect`). A separate process (the `dq` console script) would need fakesnow's server mode
+(`fakesnow[server]`, SNOWFLAKE_HOST/PORT/PROTOCOL); nothing here needs it. If fakesnow cannot start,
+these tests fail (an import or connection error), they never skip.
+
+The LDZ is copied from the built DuckDB warehouse into the emulator, then `dbt seed` and `dbt build`
+run with `--target snowflake` once per session; each test works on a private copy of the emulator's
+database files. dbt unit tests are excluded on the emulator (fakesnow cannot create the temporary
 tables dbt-snowflake's unit-test fixtures need); they run on DuckDB and PostgreSQL.
 """
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
+import json
+import shutil
+import socket
+from pathlib import Path
+
 import pytest
+from click.testing import CliRunner
 
 from dbt_project import dbt
-from dbt_project.warehouse import Warehouse
+from dbt_project import validate as v
+from dbt_project.cli import main
+from dbt_project.project import root
+from dbt_project.warehouse import ConnectionFailed, Warehouse
 
 SNOWFLAKE_ENV = {"SNOWFLAKE_ACCOUNT": "emulator", "SNOWFLAKE_USER": "cdm", "SNOWFLAKE_PASSWORD": "emulator",
                  "SNOWFLAKE_DATABASE": "CDM"}
-COPIED = ("ldz", "meta.load_window", "cdm_ingest.ml_customer_scores", "cdm_ingest.ml_model_runs")
+COPIED = ("ldz", "meta.load_window", "meta.ldz_files", "cdm_ingest.ml_customer_scores",
+          "cdm_ingest.ml_model_runs")
 LAYERS = ("staging", "rdv", "ifl", "c360", "cdm_publish")
+D1, D3 = dt.date(2026, 1, 1), dt.date(2026, 1, 3)
+
+
+@contextlib.contextmanager
+def emulator(db_dir: Path):
+    """The Snowflake emulator on the database files in `db_dir`, for everything in this process."""
+    import fakesnow
+
+    with fakesnow.patch(db_path=str(db_dir)):
+        yield
+
+
+def _set_env(mp: pytest.MonkeyPatch, gx_dir: Path) -> None:
+    for k, val in SNOWFLAKE_ENV.items():
+        mp.setenv(k, val)
+    for k in ("SNOWFLAKE_HOST", "SNOWFLAKE_PORT", "SNOWFLAKE_PROTOCOL"):
+        mp.delenv(k, raising=False)
+    mp.setenv("DQ_GX_DIR", str(gx_dir))  # GX adds the `snowflake` datasource to its file context: not the repo's
+
+
+@pytest.fixture(scope="session")
+def gx_dir(tmp_path_factory) -> Path:
+    """A private copy of the GX file context (ge/gx/great_expectations.yml)."""
+    out = tmp_path_factory.mktemp("ge")
+    (out / "gx").mkdir()
+    shutil.copyfile(root() / "ge" / "gx" / "great_expectations.yml", out / "gx" / "great_expectations.yml")
+    return out
 
 
 def _copy_landing_zone(source: Warehouse, cur) -> int:
-    """Create and fill the LDZ tables, the load window and the ML write-back source in the emulator."""
+    """Create and fill the LDZ tables, the load window, the file log and the ML write-back source."""
     tables = [("ldz", t) for (t,) in source.query(
         "select table_name from information_schema.tables where table_schema = 'ldz' order by 1")]
     tables += [tuple(t.split(".")) for t in COPIED[1:]]
@@ -55,42 +102,149 @@ def _facts(query) -> dict[str, object]:
     return out
 
 
-@pytest.mark.parametrize("engine", ["duckdb"])
-def test_every_layer_builds_on_the_snowflake_emulator_and_matches_duckdb(built_target, tmp_path, monkeypatch):
-    import fakesnow
+@pytest.fixture(scope="session")
+def snowflake_template(request, tmp_path_factory, built_templates, gx_dir):
+    """The emulator's database files after the DuckDB build's LDZ was copied in and every dbt layer was
+    seeded and built with --target snowflake (once per session); with the DuckDB build's facts."""
+    db = tmp_path_factory.mktemp("snowflake")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DQ_DUCKDB_PATH", str(built_templates("duckdb", request)))
+        with Warehouse("dev") as wh:
+            expected = _facts(wh.query)
+            _set_env(mp, gx_dir)
+            with emulator(db):
+                import snowflake.connector
 
-    with Warehouse(built_target) as wh:
-        expected = _facts(wh.query)
-        source_rows = None
-        for k, v in SNOWFLAKE_ENV.items():
-            monkeypatch.setenv(k, v)
-        db = tmp_path / "snowflake"
-        db.mkdir()
-        with fakesnow.patch(db_path=str(db)):
-            import snowflake.connector
+                con = snowflake.connector.connect(database="CDM", schema="PUBLIC")
+                copied = _copy_landing_zone(wh, con.cursor())
+                con.close()
+        assert copied > 1000
+        with emulator(db):
+            seeded = dbt.run(dbt.build_argv("seed", target="snowflake", extra=["--quiet"]))
+            assert seeded.success, seeded.error
+            built = dbt.run(dbt.build_argv("build", target="snowflake", select=LAYERS, exclude=["test_type:unit"],
+                                           extra=["--quiet"]))
+            assert built.success, [(n["name"], n["message"]) for n in built.failed_nodes] or built.error
+            assert any(n["resource_type"] == "test" for n in built.nodes)
+    return db, expected
 
-            con = snowflake.connector.connect(database="CDM", schema="PUBLIC")
-            source_rows = _copy_landing_zone(wh, con.cursor())
-            con.close()
-    assert source_rows and source_rows > 1000
-    with fakesnow.patch(db_path=str(db)):
-        import snowflake.connector
 
-        seeded = dbt.run(dbt.build_argv("seed", target="snowflake", extra=["--quiet"]))
-        assert seeded.success, seeded.error
-        argv = dbt.build_argv("build", target="snowflake", select=LAYERS, exclude=["test_type:unit"], extra=["--quiet"])
-        first = dbt.run(argv)
-        assert first.success, [(n["name"], n["message"]) for n in first.failed_nodes] or first.error
-        assert any(n["resource_type"] == "test" for n in first.nodes)
-        con = snowflake.connector.connect(database="CDM", schema="PUBLIC")
+@pytest.fixture
+def snowflake_target(snowflake_template, gx_dir, tmp_path, monkeypatch) -> str:
+    """A private copy of the session's built emulator warehouse (corrupt it freely), reached in this process
+    by the `snowflake` target; returns the target name."""
+    db = tmp_path / "snowflake"
+    shutil.copytree(snowflake_template[0], db)
+    _set_env(monkeypatch, gx_dir)
+    with emulator(db):
+        yield "snowflake"
 
-        def query(sql):
-            cur = con.cursor()
-            cur.execute(sql)
-            return cur.fetchall()
 
-        assert _facts(query) == expected
-        again = dbt.run(argv)  # a rerun of the same window: insert-only vault, nothing added
-        assert again.success, [(n["name"], n["message"]) for n in again.failed_nodes] or again.error
-        assert _facts(query) == expected
-        con.close()
+# --- dbt -------------------------------------------------------------------------------------------
+
+def test_every_layer_builds_on_the_snowflake_emulator_and_matches_duckdb(snowflake_template, snowflake_target):
+    with Warehouse(snowflake_target) as wh:
+        assert _facts(wh.query) == snowflake_template[1]
+    argv = dbt.build_argv("build", target="snowflake", select=LAYERS, exclude=["test_type:unit"], extra=["--quiet"])
+    again = dbt.run(argv)  # a rerun of the same window: insert-only vault, nothing added
+    assert again.success, [(n["name"], n["message"]) for n in again.failed_nodes] or again.error
+    with Warehouse(snowflake_target) as wh:
+        assert _facts(wh.query) == snowflake_template[1]
+
+
+# --- dq's connection -------------------------------------------------------------------------------
+
+def test_warehouse_connects_queries_and_keeps_transactions_on_the_emulator(tmp_path, gx_dir, monkeypatch):
+    _set_env(monkeypatch, gx_dir)
+    with emulator(tmp_path), Warehouse("snowflake") as wh:
+        assert wh.engine == "snowflake" and wh.param == "%s"
+        wh.execute("create schema if not exists meta")
+        wh.execute("create table meta.probe (id bigint, label varchar, day date)")
+        assert wh.table_exists("meta", "probe") and wh.table_exists("META", "PROBE")
+        assert not wh.table_exists("meta", "absent")
+        wh.executemany("insert into meta.probe values (%s, %s, %s)", [(1, "a", D1), (2, None, D3)])
+        assert wh.query("select id, label, day from meta.probe where id >= %s order by id", [1]) == [
+            (1, "a", D1), (2, None, D3)]
+        columns, rows = wh.query_with_columns("select id, label as Label_Mixed from meta.probe where id = 2")
+        assert columns == ["id", "label_mixed"] and rows == [(2, None)]
+        with wh.transaction():
+            wh.execute("insert into meta.probe values (3, 'c', null)")
+        with pytest.raises(RuntimeError), wh.transaction():
+            wh.execute("insert into meta.probe values (4, 'd', null)")
+            raise RuntimeError("abort")
+        assert wh.scalar("select listagg(id, ',') within group (order by id) from meta.probe") == "1,2,3"
+
+
+def _closed_port() -> int:
+    with contextlib.closing(socket.socket()) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_unreachable_snowflake_is_a_connection_error(gx_dir, monkeypatch):
+    _set_env(monkeypatch, gx_dir)
+    for k, val in {"SNOWFLAKE_HOST": "127.0.0.1", "SNOWFLAKE_PORT": str(_closed_port()),
+                   "SNOWFLAKE_PROTOCOL": "http", "SNOWFLAKE_CONNECT_TIMEOUT": "2"}.items():
+        monkeypatch.setenv(k, val)
+    with pytest.raises(ConnectionFailed, match="cannot connect to Snowflake"):
+        Warehouse("snowflake")
+    res = CliRunner().invoke(main, ["validate", "--layer", "rdv", "--date", "2026-01-01", "--target", "snowflake"])
+    assert res.exit_code == 2 and "CONNECTIVITY" in res.output, res.output
+
+
+# --- dq validate (GX through snowflake-sqlalchemy) -------------------------------------------------
+
+def test_validate_passes_every_layer_on_the_emulator_and_stores_results(snowflake_target, tmp_path):
+    run = v.validate(snowflake_target, "all", docs_dir=tmp_path)
+    assert run.business_date == D3  # default: the latest landed date (meta.ldz_files)
+    assert run.ok, [(r.check, r.observed, r.error) for r in run.failed + run.errors]
+    assert not run.not_built and set(run.layers) == set(v.LAYERS)
+    assert len(run.results) == sum(len(v.load_suite(layer).checks) for layer in v.LAYERS)
+    with Warehouse(snowflake_target) as wh:
+        stored = wh.query("select status, business_date from meta.dq_results where run_id = %s", [run.run_id])
+        plain = {name: n for layer in v.LAYERS
+                 for name, n in v.run_plain_sql(wh, v.load_suite(layer), run.business_date).items()}
+    assert len(stored) == len(run.results) and {s for s, _ in stored} == {"PASS"}
+    assert {d for _, d in stored} == {D3}
+    assert set(plain.values()) == {0}
+    assert v.validate(snowflake_target, "rdv", D1, docs_dir=tmp_path).ok  # date-scoped: an earlier date
+
+
+def _corruptions() -> dict:
+    from test_validate import CORRUPTIONS  # the same corruptions as on DuckDB and PostgreSQL
+
+    return CORRUPTIONS
+
+
+@pytest.mark.parametrize("name", sorted(_corruptions()))
+def test_each_corruption_fails_its_check_on_the_emulator(snowflake_target, tmp_path, name):
+    layer, day, statements, check, reason = _corruptions()[name]
+    with Warehouse(snowflake_target) as wh:
+        for sql in statements:
+            wh.execute(sql)
+    run = v.validate(snowflake_target, layer, day, max_failing_rows=5, docs_dir=tmp_path)
+    failed = {r.check: r.reason_code for r in run.failed}
+    assert failed.get(check) == reason, (failed, [(r.check, r.error) for r in run.errors])
+    res = next(r for r in run.results if r.check == check)
+    assert res.observed >= 1 and res.failing_rows and len(res.failing_rows) <= 5
+    with Warehouse(snowflake_target) as wh:
+        plain = v.run_plain_sql(wh, v.load_suite(layer), day)
+        stored = wh.query("select status, reason_code, failing_rows from meta.dq_results where run_id = %s "
+                          "and check_name = %s", [run.run_id, check])
+    assert {r.check: r.observed for r in run.results} == plain
+    assert stored[0][0] == "FAIL" and stored[0][1] == reason and json.loads(stored[0][2])
+    if name != "ldz_key_missing_from_hub":  # a missing hub row also fails every other table naming that key
+        assert set(failed) == {check}, failed
+
+
+def test_dq_validate_cli_on_the_emulator(snowflake_target):
+    runner = CliRunner()
+    ok = runner.invoke(main, ["validate", "--layer", "all", "--target", snowflake_target, "--json"])
+    assert ok.exit_code == 0, ok.output
+    assert json.loads(ok.stdout)["ok"] is True
+    with Warehouse(snowflake_target) as wh:
+        wh.execute("insert into rdv.h_offer select * from rdv.h_offer where offer_hk = "
+                   "(select min(offer_hk) from rdv.h_offer where business_date = '2026-01-01')")
+    bad = runner.invoke(main, ["validate", "--layer", "rdv", "--date", "2026-01-01", "--target", snowflake_target])
+    assert bad.exit_code == 1, bad.output
+    assert "DUPLICATE_KEY" in bad.output and "h_offer.key_unique" in bad.output

@@ -16,10 +16,13 @@ FAMILY = {"varchar": "text", "text": "text", "char": "text", "integer": "integer
           "int": "integer", "smallint": "integer", "double": "number", "numeric": "number", "decimal": "number",
           "real": "number", "float": "number", "date": "date", "timestamp": "timestamp", "boolean": "boolean"}
 # the engine's information_schema data_type -> family (DuckDB: VARCHAR, DECIMAL(18,2), DOUBLE, ...;
-# PostgreSQL: character varying, numeric, double precision, timestamp without time zone, ...)
+# PostgreSQL: character varying, numeric, double precision, timestamp without time zone, ...; Snowflake:
+# TEXT, NUMBER with its scale — 0 for every integer type —, FLOAT, TIMESTAMP_NTZ, ...)
 ACTUAL_FAMILY = """case
     when lower(data_type) like '%char%' or lower(data_type) = 'text' then 'text'
     when lower(data_type) in ('integer', 'bigint', 'smallint', 'int', 'hugeint') then 'integer'
+    when lower(data_type) = 'number' and numeric_scale = 0 then 'integer'
+    when lower(data_type) = 'number' then 'number'
     when lower(data_type) like 'decimal%' or lower(data_type) like 'numeric%' or lower(data_type) like 'double%'
         or lower(data_type) in ('real', 'float') then 'number'
     when lower(data_type) = 'date' then 'date'
@@ -51,7 +54,7 @@ def _contract(relation: str, cols: list[tuple[str, str]]) -> Check:
         f"select column_name, type_family as expected_type from ({expected}) as contract "
         f"where (select count(*) from {{batch}} where 1 = 0) = 0 "  # anchors the query on the batch
         f"except select lower(column_name), {ACTUAL_FAMILY} from information_schema.columns "
-        f"where table_schema = '{schema}' and table_name = '{name}'",
+        f"where lower(table_schema) = '{schema}' and lower(table_name) = '{name}'",  # Snowflake: upper-cased
         f"{relation} has every contract column with its type family")
 
 
