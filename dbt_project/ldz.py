@@ -6,7 +6,8 @@ Order of work for a date (all in ONE transaction, so a re-ingest replaces the da
    contract's columns, checksum, complete) — a failing file fails its table with a reason code and
    loads nothing of it, leaving what that table held for the date untouched;
 3. a good file is bulk-loaded as text into a temporary table (DuckDB's native CSV reader, PostgreSQL
-   COPY), then typed and classified set-based: NULL_KEY, BAD_VALUE, DUPLICATE_KEY rows go to
+   COPY, Snowflake `write_pandas` — a PUT to a temporary stage and COPY INTO), then typed and classified
+   set-based: NULL_KEY, BAD_VALUE, DUPLICATE_KEY rows go to
    `ldz.ldz_rejects` with the record re-serialised as a CSV line; every other row loads. PostgreSQL
    first tries a fast path for a clean file: COPY straight into the contract's types, kept only when
    nothing in it would be rejected (else the text path classifies as above);
@@ -41,8 +42,14 @@ SQL_TYPES = {
                TIMESTAMP: "TIMESTAMP", FLAG: "INTEGER"},
     "postgres": {TEXT: "TEXT", INT: "BIGINT", DECIMAL: "NUMERIC(18,2)", DATE: "DATE",
                  TIMESTAMP: "TIMESTAMP", FLAG: "INTEGER"},
+    "snowflake": {TEXT: "VARCHAR", INT: "BIGINT", DECIMAL: "NUMBER(18,2)", DATE: "DATE",
+                  TIMESTAMP: "TIMESTAMP_NTZ", FLAG: "INTEGER"},
 }
 ISO_SHAPE = {DATE: r"^\d{4}-\d{2}-\d{2}$", TIMESTAMP: r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$"}
+# The shapes for Snowflake's REGEXP_LIKE (a backslash is an escape in its string literals), and the shape
+# of an integer: Snowflake's TRY_CAST rounds '1.5' to an integer where PostgreSQL refuses it.
+SF_SHAPE = {typ: shape.replace(r"\d", "[0-9]") for typ, shape in ISO_SHAPE.items()} | {
+    INT: "^[+-]?[0-9]+$", FLAG: "^[+-]?[0-9]+$"}
 # The same shapes as (whole-string) GLOB patterns: DuckDB matches these faster than a regular expression.
 ISO_GLOB = {typ: re.sub(r"\\d\{(\d)\}", lambda m: "[0-9]" * int(m[1]), shape[1:-1])
             for typ, shape in ISO_SHAPE.items()}
@@ -280,6 +287,15 @@ class _Sql:
         if typ == TEXT:
             return f"nullif({col}, '')"
         target = self.types[FLAG if typ == FLAG else typ]
+        if self.engine == "snowflake":  # TRY_*: NULL when the string does not parse (or is no calendar day)
+            out = {DATE: f"TRY_TO_DATE({v}, 'YYYY-MM-DD')",
+                   TIMESTAMP: f"TRY_TO_TIMESTAMP_NTZ({v}, 'YYYY-MM-DD HH24:MI:SS')"}.get(
+                       typ, f"TRY_CAST({v} AS {target})")
+            if typ in SF_SHAPE:
+                out = f"CASE WHEN regexp_like({v}, '{SF_SHAPE[typ]}') THEN {out} END"
+            if typ == FLAG:
+                out = f"CASE WHEN {out} IN (0, 1) THEN {out} END"
+            return out
         if self.engine == "duckdb":
             out = f"TRY_CAST({v} AS {target})"
             if typ in ISO_GLOB:
@@ -386,6 +402,7 @@ class _Staged:
     header: list[str]
     res: TableResult
     fast: bool  # PostgreSQL fast path: `_typed_<table>` holds every row, typed, and none is to reject
+    classified: bool = False  # Snowflake: `_typed_<table>` is already classified (before the transaction)
 
 
 def _candidate_header(c: TableContract, path: Path) -> list[str] | None:
@@ -430,7 +447,9 @@ def _stage(wh: Warehouse, c: TableContract, path: Path, header: list[str],
     raw = f"_raw_{c.table}"
     wh.execute(f"DROP TABLE IF EXISTS {raw}")
     try:
-        if wh.engine == "duckdb":
+        if wh.engine == "snowflake":
+            _stage_snowflake(wh, raw, path, header)
+        elif wh.engine == "duckdb":
             cols = "{" + ", ".join(f"'{h}': 'VARCHAR'" for h in header) + "}"
             # CTAS from one CSV keeps the file order (insertion order is preserved): rowid + 1 is the
             # record number (see _Sql.row_number).
@@ -449,7 +468,34 @@ def _stage(wh: Warehouse, c: TableContract, path: Path, header: list[str],
         res.message = f"{path.name} could not be parsed as CSV: {str(exc).strip().splitlines()[0]}"
         return None
     res.rows_file = int(wh.scalar(f"SELECT count(*) FROM {raw}"))
+    if wh.engine == "snowflake":  # DDL commits an open transaction on Snowflake: classify before it starts
+        _classify(wh, c, raw, f"_typed_{c.table}")
+        return _Staged(c, path, header, res, fast=False, classified=True)
     return _Staged(c, path, header, res, fast=False)
+
+
+def _stage_snowflake(wh: Warehouse, raw: str, path: Path, header: list[str]) -> None:
+    """Snowflake: the file, parsed strictly as RFC 4180 text (a record with too many or too few fields
+    fails the file), into `raw` with its record numbers, through the connector's `write_pandas` (a PUT of
+    Parquet to a temporary stage and one COPY INTO). `raw`'s text columns keep the header's names (quoted)."""
+    import pyarrow as pa
+    from pyarrow import csv as pacsv
+    from snowflake.connector import pandas_tools  # through the module: fakesnow.patch() replaces it there
+
+    table = pacsv.read_csv(
+        path, read_options=pacsv.ReadOptions(skip_rows=1, column_names=header, block_size=1 << 24),
+        parse_options=pacsv.ParseOptions(delimiter=",", quote_char='"', double_quote=True, escape_char=False,
+                                         newlines_in_values=True),
+        convert_options=pacsv.ConvertOptions(column_types={h: pa.string() for h in header},
+                                             strings_can_be_null=False, quoted_strings_can_be_null=False))
+    df = table.to_pandas()
+    df.insert(0, "_ROW_NUMBER", range(1, len(df) + 1))
+    wh.execute(f"CREATE TEMPORARY TABLE {raw} (_row_number BIGINT, "
+               + ", ".join(f"{_q(h)} VARCHAR" for h in header) + ")")
+    if len(df):
+        ok, _chunks, _rows, _out = pandas_tools.write_pandas(wh.con, df, raw.upper(), quote_identifiers=True)
+        if not ok:
+            raise RuntimeError(f"write_pandas did not load {path.name} into {raw}")
 
 
 def _fast_value(col: Column) -> str:
@@ -512,11 +558,11 @@ def _stage_typed(wh: Warehouse, c: TableContract, path: Path, header: list[str],
 
 
 def _load_staged(wh: Warehouse, c: TableContract, source_file: str, header: list[str], ctx: dict,
-                 res: TableResult, fast: bool) -> None:
-    """Classify `_raw_<table>` (unless `fast`: `_typed_<table>` is staged and clean) and replace the
-    date's partition (inside the caller's transaction)."""
+                 res: TableResult, fast: bool, classified: bool = False) -> None:
+    """Classify `_raw_<table>` (unless `fast`: `_typed_<table>` is staged and clean, or `classified`
+    already) and replace the date's partition (inside the caller's transaction)."""
     raw, typed = f"_raw_{c.table}", f"_typed_{c.table}"
-    if not fast:
+    if not fast and not classified:
         _classify(wh, c, raw, typed)
 
     p = wh.param
@@ -556,7 +602,8 @@ def _load_staged(wh: Warehouse, c: TableContract, source_file: str, header: list
     if res.rows_manifest is not None and res.rows_file != res.rows_manifest:
         res.reason_code = ReasonCode.ROW_COUNT_MISMATCH.value
         res.message = f"{res.rows_file} rows read, the manifest says {res.rows_manifest}. {res.message}"
-    wh.execute(f"DROP TABLE {typed}")
+    if wh.engine != "snowflake":  # DDL would commit Snowflake's transaction: ingest drops it afterwards
+        wh.execute(f"DROP TABLE {typed}")
 
 
 def _classify(wh: Warehouse, c: TableContract, raw: str, typed: str) -> None:
@@ -574,12 +621,15 @@ def _classify(wh: Warehouse, c: TableContract, raw: str, typed: str) -> None:
             wh.execute("ROLLBACK TO SAVEPOINT typed")
             wh.execute(f"CREATE TEMP TABLE {typed} AS {select(_Sql('postgres', True))}")
     else:
-        wh.execute(f"CREATE TEMP TABLE {typed} AS {select(_Sql('duckdb', True))}")
+        wh.execute(f"CREATE TEMP TABLE {typed} AS {select(_Sql(wh.engine, True))}")
 
     if wh.scalar(f"SELECT EXISTS ({_duplicate_groups_sql(c, typed)})"):
-        p = wh.param
-        wh.execute("CREATE TEMP TABLE _dups (_row_number BIGINT, detail TEXT)")
-        wh.executemany(f"INSERT INTO _dups VALUES ({p}, {p})", wh.query(_duplicates_sql(c, typed)))
+        if wh.engine == "snowflake":  # set-based: no round trip per duplicate
+            wh.execute(f"CREATE TEMP TABLE _dups AS {_duplicates_sql(c, typed)}")
+        else:
+            p = wh.param
+            wh.execute("CREATE TEMP TABLE _dups (_row_number BIGINT, detail TEXT)")
+            wh.executemany(f"INSERT INTO _dups VALUES ({p}, {p})", wh.query(_duplicates_sql(c, typed)))
         wh.execute(f"""UPDATE {typed} SET _reason = '{ReasonCode.DUPLICATE_KEY.value}', _detail = d.detail
                        FROM _dups d WHERE {typed}._row_number = d._row_number""")
         wh.execute("DROP TABLE _dups")
@@ -630,7 +680,7 @@ def ingest(wh: Warehouse, source: Path, business_date: dt.date, tables: list[str
                     staged.append(s)
         with wh.transaction():
             for s in staged:
-                _load_staged(wh, s.contract, s.path.name, s.header, ctx, s.res, s.fast)
+                _load_staged(wh, s.contract, s.path.name, s.header, ctx, s.res, s.fast, s.classified)
             set_window(wh, business_date, business_date)  # a plain `dbt build` now loads this date
             wh.executemany(
                 f"INSERT INTO meta.ldz_files VALUES ({', '.join([wh.param] * 14)})",
@@ -649,6 +699,10 @@ def _is_data_error(wh: Warehouse, exc: Exception) -> bool:
         import duckdb
 
         return isinstance(exc, (duckdb.InvalidInputException, duckdb.ConversionException))
+    if wh.engine == "snowflake":  # the file did not parse as CSV (_stage_snowflake)
+        import pyarrow
+
+        return isinstance(exc, pyarrow.ArrowInvalid)
     import psycopg2
 
     return isinstance(exc, (psycopg2.DataError, psycopg2.errors.BadCopyFileFormat))

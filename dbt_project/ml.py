@@ -58,6 +58,7 @@ _TYPES = {
     "duckdb": {"text": "VARCHAR", "float": "DOUBLE", "int": "INTEGER", "date": "DATE", "ts": "TIMESTAMP"},
     "postgres": {"text": "TEXT", "float": "DOUBLE PRECISION", "int": "INTEGER", "date": "DATE",
                  "ts": "TIMESTAMP"},
+    "snowflake": {"text": "VARCHAR", "float": "FLOAT", "int": "INTEGER", "date": "DATE", "ts": "TIMESTAMP_NTZ"},
 }
 SCORE_COLUMNS = ("customer_id", "model_name", "model_version", "score", "decile", "scored_at", "business_date")
 RUN_COLUMNS = ("model_name", "model_version", "business_date", "auc", "train_rows", "holdout_rows",

@@ -19,6 +19,10 @@ from dbt_project.warehouse import Warehouse
 
 ENGINES = ("duckdb", "postgres")
 _db_counter = itertools.count()
+# The Snowflake emulator's connection settings (tests that also run on it, e.g. test_ingest.py, add
+# "snowflake" to their engines; fakesnow itself replaces the connector's connect in this process)
+SNOWFLAKE_ENV = {"SNOWFLAKE_ACCOUNT": "emulator", "SNOWFLAKE_USER": "cdm", "SNOWFLAKE_PASSWORD": "emulator",
+                 "SNOWFLAKE_DATABASE": "CDM"}
 
 
 @pytest.fixture(scope="session")
@@ -33,16 +37,35 @@ def pg_cluster():
 
 @pytest.fixture
 def target_env(request, tmp_path, monkeypatch):
-    """Point the `dev` or `postgres` target at a fresh, empty warehouse; returns the target name."""
+    """Point the `dev`, `postgres` or `snowflake` target at a fresh, empty warehouse; returns the target name."""
 
     def make(engine: str) -> str:
         if engine == "duckdb":
             path = tmp_path / f"wh{next(_db_counter)}.duckdb"
             monkeypatch.setenv("DQ_DUCKDB_PATH", str(path))
             return "dev"
+        if engine == "snowflake":
+            return _snowflake_emulator(request, monkeypatch, tmp_path / f"sf{next(_db_counter)}")
         return _fresh_pg_database(request, monkeypatch, f"cdm_test_{os.getpid()}_{next(_db_counter)}")
 
     return make
+
+
+def _snowflake_emulator(request, mp, db_dir: Path) -> str:
+    """The Snowflake emulator (fakesnow, in-process) on fresh database files in `db_dir`, until the test
+    ends; points the `snowflake` target at it and returns the target name. Fails, never skips, when
+    fakesnow cannot start."""
+    import fakesnow
+
+    for k, v in SNOWFLAKE_ENV.items():
+        mp.setenv(k, v)
+    for k in ("SNOWFLAKE_HOST", "SNOWFLAKE_PORT", "SNOWFLAKE_PROTOCOL"):
+        mp.delenv(k, raising=False)
+    db_dir.mkdir()
+    patched = fakesnow.patch(db_path=str(db_dir))
+    patched.__enter__()
+    request.addfinalizer(lambda: patched.__exit__(None, None, None))
+    return "snowflake"
 
 
 def _fresh_pg_database(request, mp, name: str, template: str | None = None) -> str:

@@ -1,4 +1,5 @@
-"""LDZ ingestion on DuckDB and PostgreSQL: contracts, rejects, atomic replacement, fingerprints."""
+"""LDZ ingestion on DuckDB, PostgreSQL and the Snowflake emulator: contracts, rejects, atomic replacement,
+fingerprints."""
 
 from __future__ import annotations
 
@@ -16,6 +17,12 @@ from dbt_project.ldz import ingest
 from dbt_project.reason_codes import ReasonCode as R
 
 D1, D2 = dt.date(2026, 1, 1), dt.date(2026, 1, 2)
+
+
+@pytest.fixture(params=["duckdb", "postgres", "snowflake"])
+def engine(request) -> str:
+    """Every ingest test runs on each engine, Snowflake's emulator included (conftest.target_env)."""
+    return request.param
 
 # injection kind -> (table it damages, table status, reason code)
 EXPECTED = {
