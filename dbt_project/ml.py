@@ -299,6 +299,9 @@ def _insert(wh: Warehouse, table: str, columns: Sequence[str], rows: list[tuple]
         wh.execute(f"INSERT INTO {table} ({cols}) SELECT {', '.join(['unnest(?)'] * len(columns))}",
                    [list(c) for c in zip(*rows, strict=True)])
         return
+    if wh.engine == "snowflake":  # the connector binds the rows into one multi-row INSERT
+        wh.executemany(f"INSERT INTO {table} ({cols}) VALUES ({', '.join([wh.param] * len(columns))})", rows)
+        return
     from psycopg2.extras import execute_values
 
     with wh.con.cursor() as cur:

@@ -16,6 +16,10 @@ next one:
   could not even read it while the first one's dbt holds the file. dq opens the database only for short
   moments (a registry write, the ingest) and never while dbt runs.
 * PostgreSQL: a session advisory lock (pg_try_advisory_lock) on a connection held for the run.
+* Snowflake has no session lock: a row of `meta.etl_date_locks` (target, date, host, pid). It is taken
+  with a conditional MERGE (MERGE locks the table, so two takers serialize) and belongs to a dead process
+  when that process was on this host and is gone: then the next run takes it over. A holder on another
+  host cannot be probed: its row stays until that run ends, or an operator deletes it.
 A `running` row whose date lock is free has no live owner: it is abandoned.
 """
 
@@ -70,6 +74,16 @@ DATE_CONTROL_DDL = """create table if not exists meta.etl_date_control (
     current_business_date date not null,
     updated_at timestamp not null,
     updated_by varchar(255) not null
+)"""
+
+
+LOCKS_DDL = """create table if not exists meta.etl_date_locks (
+    target varchar(32) not null,
+    business_date date not null,
+    host varchar(255) not null,
+    pid integer not null,
+    acquired_at timestamp not null,
+    primary key (target, business_date)
 )"""
 
 
@@ -268,6 +282,7 @@ class DateLock:
         self.target, self.engine, self.day = target, engine, business_date
         self._fd: int | None = None
         self._wh: Warehouse | None = None
+        self._held_row = False  # Snowflake: this object holds the date's row in meta.etl_date_locks
 
     @property
     def path(self):
@@ -288,6 +303,8 @@ class DateLock:
             os.write(fd, f"{host()} {os.getpid()}\n".encode())
             self._fd = fd
             return True
+        if self.engine == "snowflake":
+            return self._try_acquire_row()
         wh = Warehouse(self.target)
         if wh.scalar("select pg_try_advisory_lock(25713, %s)", [self.day.toordinal()]):
             self._wh = wh
@@ -295,7 +312,36 @@ class DateLock:
         wh.close()
         return False
 
+    def _try_acquire_row(self) -> bool:
+        """Snowflake: take the date's row in meta.etl_date_locks, or take it over from a dead process of
+        this host. Whoever holds the row after the MERGE owns the lock."""
+        me = (host(), os.getpid())
+        with Warehouse(self.target) as wh:
+            wh.execute("create schema if not exists meta")
+            wh.execute(LOCKS_DDL)
+            key = [self.target, self.day]
+            held = wh.query("select host, pid from meta.etl_date_locks where target = %s and business_date = %s", key)
+            stale = held and held[0][0] == me[0] and not _alive(int(held[0][1])) and tuple(held[0]) != me
+            wh.execute(
+                "merge into meta.etl_date_locks l using (select %s as target, cast(%s as date) as business_date, "
+                "%s as host, %s as pid, %s as acquired_at) n on l.target = n.target "
+                "and l.business_date = n.business_date "
+                "when matched and l.host = %s and l.pid = %s then update set host = n.host, pid = n.pid, "
+                "acquired_at = n.acquired_at "
+                "when not matched then insert (target, business_date, host, pid, acquired_at) "
+                "values (n.target, n.business_date, n.host, n.pid, n.acquired_at)",
+                [*key, *me, now(), *(held[0] if stale else ("", -1))])
+            owner = wh.query("select host, pid from meta.etl_date_locks where target = %s and business_date = %s",
+                             key)
+        self._held_row = bool(owner) and tuple(owner[0]) == me and (not held or stale)
+        return self._held_row
+
     def release(self) -> None:
+        if self._held_row:
+            with Warehouse(self.target) as wh:
+                wh.execute("delete from meta.etl_date_locks where target = %s and business_date = %s and host = %s "
+                           "and pid = %s", [self.target, self.day, host(), os.getpid()])
+            self._held_row = False
         if self._fd is not None:
             os.close(self._fd)  # closing the descriptor drops the flock
             self._fd = None
@@ -309,3 +355,14 @@ class DateLock:
             self.release()
             return True
         return False
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process of this host is running."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, owned by someone else
+        return True
+    return True

@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import os
 import shutil
 import socket
 from pathlib import Path
@@ -248,3 +249,65 @@ def test_dq_validate_cli_on_the_emulator(snowflake_target):
     bad = runner.invoke(main, ["validate", "--layer", "rdv", "--date", "2026-01-01", "--target", snowflake_target])
     assert bad.exit_code == 1, bad.output
     assert "DUPLICATE_KEY" in bad.output and "h_offer.key_unique" in bad.output
+
+
+# --- the date lock and dq run (meta tables, ingest, dbt, validate, evidence) ------------------------
+
+def test_date_lock_is_one_run_per_date_and_a_dead_owner_is_taken_over(target_env):
+    import subprocess
+
+    from dbt_project import registry
+
+    target = target_env("snowflake")
+    first, second = registry.DateLock(target, "snowflake", D1), registry.DateLock(target, "snowflake", D1)
+    assert first.try_acquire()
+    assert not second.try_acquire() and not second.is_free()
+    other_day = registry.DateLock(target, "snowflake", D3)
+    assert other_day.try_acquire()
+    other_day.release()
+    first.release()
+    assert second.try_acquire()
+    second.release()
+    gone = subprocess.Popen(["true"])  # a process of this host that has ended
+    gone.wait()
+    with Warehouse(target) as wh:
+        wh.execute("insert into meta.etl_date_locks values (%s, %s, %s, %s, current_timestamp())",
+                   [target, D1, registry.host(), gone.pid])
+    taker = registry.DateLock(target, "snowflake", D1)
+    assert taker.try_acquire()  # its owner is dead: taken over
+    with Warehouse(target) as wh:
+        assert wh.query("select pid from meta.etl_date_locks where business_date = %s", [D1]) == [(os.getpid(),)]
+    taker.release()
+    with Warehouse(target) as wh:
+        assert wh.scalar("select count(*) from meta.etl_date_locks") == 0
+
+
+def test_dq_run_end_to_end_on_the_emulator(snowflake_template, target_env, clean_extract, tmp_path, gx_dir,
+                                           monkeypatch):
+    """`dq run` day by day on the emulator — ingest, registry, lock, one dbt build of the layers, evidence —
+    gives the vault and 360 numbers of the DuckDB build of the same extract, and validates clean.
+    dbt unit tests are excluded through dbt's own DBT_EXCLUDE_RESOURCE_TYPES (an emulator limit)."""
+    from conftest import BUILT_DATES
+
+    target = target_env("snowflake")
+    monkeypatch.setenv("DQ_GX_DIR", str(gx_dir))
+    monkeypatch.setenv("DBT_EXCLUDE_RESOURCE_TYPES", "unit_test")
+    monkeypatch.setenv("DQ_EVIDENCE_DIR", str(tmp_path / "evidence"))
+    runner = CliRunner()
+    for day in BUILT_DATES:
+        res = runner.invoke(main, ["run", "--date", day, "--target", target, "--source", str(clean_extract),
+                                   "--to-layer", "publish", "--json"])
+        assert res.exit_code == 0, res.output[-3000:]
+        doc = json.loads(res.stdout)
+        assert doc["downstream_decision"] == "unblock", doc
+    with Warehouse(target) as wh:
+        assert _facts(wh.query) == snowflake_template[1]
+        steps = wh.query("select layer, status from meta.etl_runs where from_date = %s order by layer", [D3])
+        assert {layer for layer, _ in steps} == {"ingest", "rdv", "ifl", "360", "publish"}, steps
+        assert {status for _, status in steps} == {"success"}, steps
+        assert wh.scalar("select count(*) from meta.etl_date_locks") == 0  # released
+    runs = runner.invoke(main, ["runs", "--date", "2026-01-03", "--target", target, "--json"])
+    assert runs.exit_code == 0 and json.loads(runs.stdout), runs.output
+    assert len(list((tmp_path / "evidence").glob("*.json"))) == len(BUILT_DATES)
+    checked = runner.invoke(main, ["validate", "--layer", "all", "--target", target, "--json"])
+    assert checked.exit_code == 0, checked.output[-3000:]
