@@ -56,3 +56,32 @@ def safe_ratio(numerator, denominator):
 
 def seconds_between(start, finish):
     return f"extract(epoch from ({finish} - {start}))"
+
+
+def run_timestamp():
+    return "cast(current_timestamp as timestamp)"
+
+
+def c360_refresh_plan():
+    # the fast branch is the larger one: lint that
+    return {"fast": True, "prev": "(current_date - 1)", "as_of": "current_date", "reason": "lint"}
+
+
+def c360_contact_changes(plan):
+    return ("select customer_hk, flowchart_hk, campaign_hk, channel, is_control, contact_date, contact_date_time,"
+            " 1 as counted, 1 as sign, 0 as is_restated, current_date as ref_date from ifl_contact")
+
+
+def c360_response_changes(plan):
+    return ("select customer_hk, flowchart_hk, campaign_hk, is_control, response_hk, response_date,"
+            " response_date_time, response_type_name, counts_as_response, revenue, 1 as sign,"
+            " current_date as ref_date from ifl_response")
+
+
+def c360_window_sum(value, date_column, days=None):
+    return f"sum(case when {date_column} <= ref_date then sign * {value} else 0 end)"
+
+
+def c360_snapshot_columns(plan):
+    return ("cast(null as date) as refreshed_from,\n        1 as is_exact,\n"
+            "        cast(current_timestamp as timestamp) as built_at")

@@ -117,9 +117,30 @@ def _c360_snapshot(target: str) -> dict[str, list]:
     return out
 
 
+def _first_difference(incremental: dict, full: dict) -> str:
+    for table, rows in incremental.items():
+        for got, want in zip(rows, full[table], strict=False):
+            if got != want:
+                return f"{table}: refreshed {got} != rebuilt {want}"
+    return "row counts differ"
+
+
+def _refreshed_from(target: str) -> set:
+    """How the latest snapshot of each 360 state model was built: the snapshot it started from (fast) or
+    None (from all facts)."""
+    with Warehouse(target) as wh:
+        return {wh.query(f"select max(refreshed_from) from c360.{state} "
+                         f"where as_of_date = (select max(as_of_date) from c360.{state})")[0][0]
+                for state in STATES}
+
+
+STATES = ("customer_360_state", "customer_channel_state", "campaign_activity_state", "campaign_customer_state")
+
+
 def test_day_by_day_incremental_refresh_equals_a_full_rebuild(target, extract_factory):
-    """Day-by-day builds (the interface facts refreshed incrementally, contact statuses restated on the
-    last day) end with exactly the 360 tables a full rebuild of the same vault gives."""
+    """Day-by-day builds (each 360 state refreshed from the previous day's snapshot plus the day's changes,
+    contact statuses restated on the last day) end with exactly the 360 tables a full rebuild of the same
+    vault gives; so do later as-of dates where contacts and responses leave the 30- and 90-day windows."""
     import datetime as dt
 
     from dbt_project.build import build
@@ -133,6 +154,7 @@ def test_day_by_day_incremental_refresh_equals_a_full_rebuild(target, extract_fa
     for day in days:
         outcome = build(target, day, day)
         assert outcome.success, failing(outcome)
+    assert _refreshed_from(target) == {days[1]}  # day 3 was refreshed from day 2's snapshot, not rebuilt
     incremental = _c360_snapshot(target)
     with Warehouse(target) as wh:  # the restated statuses reached the interface layer
         restated = wh.query("select count(*) from rdv.s_contact_status s join rdv.s_contact_status t "
@@ -142,3 +164,24 @@ def test_day_by_day_incremental_refresh_equals_a_full_rebuild(target, extract_fa
     assert outcome.success, failing(outcome)
     assert _c360_snapshot(target) == incremental
     assert len(incremental["customer_360"]) == 300
+
+    # later as-of dates with no new data: day 3's activity leaves the 30-day window, then the 90-day one
+    previous = days[-1]
+    for later, window_left in ((days[-1] + dt.timedelta(days=28), None),  # day 1 leaves the 30 days
+                               (days[-1] + dt.timedelta(days=30), "contacts_30d"),
+                               (days[-1] + dt.timedelta(days=95), "contacts_90d")):
+        argv = dbt.build_argv("run", select=["c360"], target=target, vars={"as_of": str(later)}, extra=["--quiet"])
+        outcome = dbt.run(argv)
+        assert outcome.success, failing(outcome)
+        assert _refreshed_from(target) == {previous}
+        sliding = _c360_snapshot(target)
+        outcome = dbt.run([*argv, "--full-refresh"])
+        assert outcome.success, failing(outcome)
+        assert _refreshed_from(target) == {None}
+        rebuilt = _c360_snapshot(target)
+        assert rebuilt == sliding, _first_difference(sliding, rebuilt)
+        if window_left:
+            with Warehouse(target) as wh:
+                total, in_window = wh.query(f"select sum(contacts_total), sum({window_left}) from c360.customer_360")[0]
+            assert total > 0 and in_window == 0
+        previous = later

@@ -2,7 +2,8 @@
 -- cell -> flowchart -> campaign (the same path as flowchart_360, so a campaign's totals are the sum of
 -- its flowcharts'). Control vs target: contacts and responses in control cells vs all other cells;
 -- absolute uplift = target rate - control rate; relative uplift = absolute / control rate, NULL when the
--- control rate is 0 (undefined, not zero).
+-- control rate is 0 (undefined, not zero). The activity totals come from campaign_activity_state and
+-- campaign_customer_state (refreshed from the previous day's snapshot plus the day's changes).
 with campaigns as (
     select * from {{ ref('ifl_campaign') }}
 ),
@@ -19,12 +20,14 @@ runs as (
     select * from {{ ref('ifl_flowchart_run') }}
 ),
 
-contacts as (
-    select * from {{ ref('ifl_contact') }}
+activity as (
+    select * from {{ ref('campaign_activity_state') }}
+    where as_of_date = {{ cdm.as_of_date() }}
 ),
 
-responses as (
-    select * from {{ ref('ifl_response') }}
+customers_reached as (
+    select * from {{ ref('campaign_customer_state') }}
+    where as_of_date = {{ cdm.as_of_date() }} and grain = 'campaign'
 ),
 
 as_of as (
@@ -54,30 +57,31 @@ executions as (
 
 contact_kpis as (
     select
-        contacts.campaign_hk,
-        count(*) as contacts,
-        count(distinct contacts.customer_hk) as unique_customers_contacted,
-        sum(case when contacts.is_control = 1 then 1 else 0 end) as control_contacts,
-        min(contacts.contact_date) as first_contact_date,
-        max(contacts.contact_date) as last_contact_date
-    from contacts
-    cross join as_of
-    where
-        contacts.counts_as_contact = 1
-        and contacts.contact_date <= as_of.as_of_date
-    group by contacts.campaign_hk
+        campaign_hk,
+        sum(contacts) as contacts,
+        sum(control_contacts) as control_contacts,
+        min(first_contact_date) as first_contact_date,
+        max(last_contact_date) as last_contact_date
+    from activity
+    group by campaign_hk
+),
+
+reach as (
+    select
+        group_hk as campaign_hk,
+        count(*) as unique_customers_contacted
+    from customers_reached
+    group by group_hk
 ),
 
 response_kpis as (
     select
-        responses.campaign_hk,
-        sum(responses.counts_as_response) as responses,
-        sum(case when responses.is_control = 1 then responses.counts_as_response else 0 end) as control_responses,
-        sum(responses.revenue) as revenue
-    from responses
-    cross join as_of
-    where responses.response_date <= as_of.as_of_date
-    group by responses.campaign_hk
+        campaign_hk,
+        sum(responses) as responses,
+        sum(control_responses) as control_responses,
+        sum(revenue) as revenue
+    from activity
+    group by campaign_hk
 ),
 
 rates as (
@@ -117,10 +121,10 @@ final as (
         structure.offers,
         coalesce(executions.production_executions, 0) as production_executions,
         rates.contacts,
-        coalesce(contact_kpis.unique_customers_contacted, 0) as unique_customers_contacted,
+        coalesce(reach.unique_customers_contacted, 0) as unique_customers_contacted,
         rates.responses,
         {{ cdm.safe_ratio('rates.responses', 'rates.contacts') }} as response_rate,
-        coalesce(response_kpis.revenue, 0) as revenue,
+        cast(coalesce(response_kpis.revenue, 0) as numeric(18, 2)) as revenue,
         rates.control_contacts,
         rates.control_responses,
         uplift.control_response_rate,
@@ -141,6 +145,7 @@ final as (
     inner join uplift on campaigns.campaign_hk = uplift.campaign_hk
     left join executions on campaigns.campaign_hk = executions.campaign_hk
     left join contact_kpis on campaigns.campaign_hk = contact_kpis.campaign_hk
+    left join reach on campaigns.campaign_hk = reach.campaign_hk
     left join response_kpis on campaigns.campaign_hk = response_kpis.campaign_hk
 )
 

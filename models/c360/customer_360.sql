@@ -1,4 +1,6 @@
--- Customer 360: one row per real customer (no ghost) as of the as-of date D.
+-- Customer 360: one row per real customer (no ghost) as of the as-of date D: the current profile, the
+-- activity KPIs of customer_360_state and customer_channel_state (refreshed from the previous day's
+-- snapshot plus the day's changes) and the latest ML scores.
 -- Windows: "30d" and "90d" are the 30 and 90 calendar days ending on D, inclusive ([D-29, D], [D-89, D]).
 -- Contacts count only statuses that count as a contact, responses only types that count as a response
 -- (seeds/map_*.csv); revenue and the last response use every response. response_rate = responses /
@@ -8,12 +10,14 @@ with customers as (
     select * from {{ ref('ifl_customer') }}
 ),
 
-contacts as (
-    select * from {{ ref('ifl_contact') }}
+activity as (
+    select * from {{ ref('customer_360_state') }}
+    where as_of_date = {{ cdm.as_of_date() }}
 ),
 
-responses as (
-    select * from {{ ref('ifl_response') }}
+channels as (
+    select * from {{ ref('customer_channel_state') }}
+    where as_of_date = {{ cdm.as_of_date() }}
 ),
 
 ml_scores as (
@@ -24,78 +28,12 @@ as_of as (
     select {{ cdm.as_of_date() }} as as_of_date
 ),
 
-counted_contacts as (
-    select
-        contacts.customer_hk,
-        contacts.contact_date_time,
-        contacts.contact_date,
-        contacts.channel,
-        as_of.as_of_date
-    from contacts
-    cross join as_of
-    where
-        contacts.counts_as_contact = 1
-        and contacts.contact_date <= as_of.as_of_date
-),
-
-contact_kpis as (
-    select
-        customer_hk,
-        min(contact_date_time) as first_contact_at,
-        max(contact_date_time) as last_contact_at,
-        count(*) as contacts_total,
-        sum(case when contact_date >= as_of_date - 29 then 1 else 0 end) as contacts_30d,
-        sum(case when contact_date >= as_of_date - 89 then 1 else 0 end) as contacts_90d
-    from counted_contacts
-    group by customer_hk
-),
-
 channel_ranked as (
     select
         customer_hk,
         channel,
-        row_number() over (partition by customer_hk order by count(*) desc, channel) as channel_rank
-    from counted_contacts
-    where channel is not null
-    group by customer_hk, channel
-),
-
-dated_responses as (
-    select
-        responses.customer_hk,
-        responses.response_date_time,
-        responses.response_date,
-        responses.response_type_name,
-        responses.counts_as_response,
-        responses.revenue,
-        responses.response_hk,
-        as_of.as_of_date
-    from responses
-    cross join as_of
-    where responses.response_date <= as_of.as_of_date
-),
-
-response_kpis as (
-    select
-        customer_hk,
-        sum(counts_as_response) as responses_total,
-        sum(case when response_date >= as_of_date - 29 then counts_as_response else 0 end) as responses_30d,
-        sum(case when response_date >= as_of_date - 89 then counts_as_response else 0 end) as responses_90d,
-        sum(revenue) as revenue_total,
-        sum(case when response_date >= as_of_date - 89 then revenue else 0 end) as revenue_90d
-    from dated_responses
-    group by customer_hk
-),
-
-last_response as (
-    select
-        customer_hk,
-        response_type_name,
-        response_date_time,
-        row_number() over (
-            partition by customer_hk order by response_date_time desc, response_hk desc
-        ) as response_rank
-    from dated_responses
+        row_number() over (partition by customer_hk order by contacts desc, channel asc) as channel_rank
+    from channels
 ),
 
 final as (
@@ -117,19 +55,19 @@ final as (
         customers.region,
         customers.segment_code,
         customers.segment_name,
-        contact_kpis.first_contact_at,
-        contact_kpis.last_contact_at,
-        coalesce(contact_kpis.contacts_total, 0) as contacts_total,
-        coalesce(contact_kpis.contacts_30d, 0) as contacts_30d,
-        coalesce(contact_kpis.contacts_90d, 0) as contacts_90d,
-        coalesce(response_kpis.responses_total, 0) as responses_total,
-        coalesce(response_kpis.responses_30d, 0) as responses_30d,
-        coalesce(response_kpis.responses_90d, 0) as responses_90d,
-        {{ cdm.safe_ratio('response_kpis.responses_total', 'contact_kpis.contacts_total') }} as response_rate,
-        coalesce(response_kpis.revenue_total, 0) as revenue_total,
-        coalesce(response_kpis.revenue_90d, 0) as revenue_90d,
-        last_response.response_type_name as last_response_type,
-        last_response.response_date_time as last_response_at,
+        activity.first_contact_at,
+        activity.last_contact_at,
+        coalesce(activity.contacts_total, 0) as contacts_total,
+        coalesce(activity.contacts_30d, 0) as contacts_30d,
+        coalesce(activity.contacts_90d, 0) as contacts_90d,
+        coalesce(activity.responses_total, 0) as responses_total,
+        coalesce(activity.responses_30d, 0) as responses_30d,
+        coalesce(activity.responses_90d, 0) as responses_90d,
+        {{ cdm.safe_ratio('activity.responses_total', 'activity.contacts_total') }} as response_rate,
+        cast(coalesce(activity.revenue_total, 0) as numeric(18, 2)) as revenue_total,
+        cast(coalesce(activity.revenue_90d, 0) as numeric(18, 2)) as revenue_90d,
+        activity.last_response_type,
+        activity.last_response_at,
         channel_ranked.channel as preferred_channel,
         {%- for model in var('ml_models') %}
             score_{{ loop.index }}.score as {{ model }}_score,
@@ -140,12 +78,7 @@ final as (
         customers.profile_updated_at
     from customers
     cross join as_of
-    left join contact_kpis on customers.customer_hk = contact_kpis.customer_hk
-    left join response_kpis on customers.customer_hk = response_kpis.customer_hk
-    left join last_response
-        on
-            customers.customer_hk = last_response.customer_hk
-            and last_response.response_rank = 1
+    left join activity on customers.customer_hk = activity.customer_hk
     left join channel_ranked
         on
             customers.customer_hk = channel_ranked.customer_hk

@@ -1,7 +1,9 @@
 -- Flowchart 360: one row per flowchart with at least one production execution as of the as-of date.
 -- Executions are production runs; failed_runs counts failed production runs; last_run_* is the latest
 -- production run by start time; avg_run_duration_seconds averages finished production runs. Every
--- pre-aggregated metric is populated: 0 when there was no activity, never NULL.
+-- pre-aggregated metric is populated: 0 when there was no activity, never NULL. Contacts, responses and
+-- revenue come from campaign_activity_state and campaign_customer_state (refreshed from the previous
+-- day's snapshot plus the day's changes).
 with flowcharts as (
     select * from {{ ref('ifl_flowchart') }}
 ),
@@ -10,12 +12,14 @@ runs as (
     select * from {{ ref('ifl_flowchart_run') }}
 ),
 
-contacts as (
-    select * from {{ ref('ifl_contact') }}
+activity as (
+    select * from {{ ref('campaign_activity_state') }}
+    where as_of_date = {{ cdm.as_of_date() }}
 ),
 
-responses as (
-    select * from {{ ref('ifl_response') }}
+customers_reached as (
+    select * from {{ ref('campaign_customer_state') }}
+    where as_of_date = {{ cdm.as_of_date() }} and grain = 'flowchart'
 ),
 
 as_of as (
@@ -59,28 +63,22 @@ last_run as (
     where recency_rank = 1
 ),
 
-contact_kpis as (
+activity_kpis as (
     select
-        contacts.flowchart_hk,
-        count(*) as contacts,
-        count(distinct contacts.customer_hk) as unique_customers
-    from contacts
-    cross join as_of
-    where
-        contacts.counts_as_contact = 1
-        and contacts.contact_date <= as_of.as_of_date
-    group by contacts.flowchart_hk
+        flowchart_hk,
+        sum(contacts) as contacts,
+        sum(responses) as responses,
+        sum(revenue) as revenue
+    from activity
+    group by flowchart_hk
 ),
 
-response_kpis as (
+reach as (
     select
-        responses.flowchart_hk,
-        sum(responses.counts_as_response) as responses,
-        sum(responses.revenue) as revenue
-    from responses
-    cross join as_of
-    where responses.response_date <= as_of.as_of_date
-    group by responses.flowchart_hk
+        group_hk as flowchart_hk,
+        count(*) as unique_customers
+    from customers_reached
+    group by group_hk
 ),
 
 final as (
@@ -99,17 +97,17 @@ final as (
         run_kpis.failed_runs,
         coalesce(run_kpis.avg_run_duration_seconds, 0) as avg_run_duration_seconds,
         run_kpis.records_processed,
-        coalesce(contact_kpis.contacts, 0) as contacts,
-        coalesce(contact_kpis.unique_customers, 0) as unique_customers,
-        coalesce(response_kpis.responses, 0) as responses,
-        {{ cdm.safe_ratio('response_kpis.responses', 'contact_kpis.contacts') }} as response_rate,
-        coalesce(response_kpis.revenue, 0) as revenue
+        coalesce(activity_kpis.contacts, 0) as contacts,
+        coalesce(reach.unique_customers, 0) as unique_customers,
+        coalesce(activity_kpis.responses, 0) as responses,
+        {{ cdm.safe_ratio('activity_kpis.responses', 'activity_kpis.contacts') }} as response_rate,
+        cast(coalesce(activity_kpis.revenue, 0) as numeric(18, 2)) as revenue
     from flowcharts
     cross join as_of
     inner join run_kpis on flowcharts.flowchart_hk = run_kpis.flowchart_hk
     left join last_run on flowcharts.flowchart_hk = last_run.flowchart_hk
-    left join contact_kpis on flowcharts.flowchart_hk = contact_kpis.flowchart_hk
-    left join response_kpis on flowcharts.flowchart_hk = response_kpis.flowchart_hk
+    left join activity_kpis on flowcharts.flowchart_hk = activity_kpis.flowchart_hk
+    left join reach on flowcharts.flowchart_hk = reach.flowchart_hk
 )
 
 select * from final

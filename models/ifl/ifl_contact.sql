@@ -4,12 +4,19 @@
 -- a new status version), so a day's refresh reads the day's rows, not the contact history. The status is
 -- the latest version loaded (whatever order dates were loaded in); the cell attribution is the one
 -- known when the contact was last touched. After changing a mapping seed: `--full-refresh`.
+-- last_change_date: the latest business date that delivered the contact or a status version of it (what
+-- the 360 state models read a day's changes by); _loaded_at: when this run wrote the row.
 {{ config(
     materialized='incremental',
     unique_key='contact_hk',
     incremental_strategy='delete+insert',
     on_schema_change='fail',
-    post_hook=["{{ cdm.vault_index(this, 'contact_hk') }}", "{{ cdm.vault_index(this, 'contact_date') }}"]
+    post_hook=[
+        "{{ cdm.vault_index(this, 'contact_hk') }}",
+        "{{ cdm.vault_index(this, 'contact_date') }}",
+        "{{ cdm.vault_index(this, 'last_change_date') }}",
+        "{{ cdm.vault_index(this, '_loaded_at') }}"
+    ]
 ) }}
 
 with contacts as (
@@ -44,6 +51,7 @@ status as (
     select
         status_versions.contact_hk,
         status_versions.contact_status_id,
+        max(status_versions.business_date) over (partition by status_versions.contact_hk) as last_status_date,
         row_number() over (
             partition by status_versions.contact_hk
             order by status_versions.effective_from desc, status_versions.load_dts desc
@@ -71,7 +79,12 @@ final as (
         cells.campaign_id,
         cells.is_control,
         cells.channel,
-        contacts.business_date
+        contacts.business_date,
+        case
+            when status.last_status_date > contacts.business_date then status.last_status_date
+            else contacts.business_date
+        end as last_change_date,
+        {{ cdm.run_timestamp() }} as _loaded_at
     from contacts
     inner join touched on contacts.contact_hk = touched.contact_hk
     left join status

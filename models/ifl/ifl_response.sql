@@ -8,7 +8,12 @@
     unique_key='response_hk',
     incremental_strategy='delete+insert',
     on_schema_change='fail',
-    post_hook=["{{ cdm.vault_index(this, 'response_hk') }}"]
+    post_hook=[
+        "{{ cdm.vault_index(this, 'response_hk') }}",
+        "{{ cdm.vault_index(this, 'business_date') }}",
+        "{{ cdm.vault_index(this, 'response_date') }}",
+        "{{ cdm.vault_index(this, '_loaded_at') }}"
+    ]
 ) }}
 
 with responses as (
@@ -68,7 +73,8 @@ final as (
         cells.campaign_id,
         cells.is_control,
         cells.channel,
-        responses.business_date
+        responses.business_date,
+        {{ cdm.run_timestamp() }} as _loaded_at
     from responses
     left join type_map on responses.response_type_id = type_map.response_type_id
     left join latest_treatment
