@@ -1027,6 +1027,12 @@ def runs_cmd(last, business_date, target, as_json):
     console.print(t)
 
 
+# --- release snapshot / list / diff / rollback (DESIGN.md §8; dbt_project/release.py, release_cli.py)
+from .release_cli import release_group  # noqa: E402  (its commands live in their own module)
+
+main.add_command(release_group)
+
+
 def entry() -> None:
     """The `dq` console script: run the command, then — only if Great Expectations was loaded — leave
     without Python's finalization. DuckDB 2.0's bindings print dozens of "nanobind: leaked ..." lines at

@@ -11,7 +11,7 @@ the reason code that justifies it, the exact command, and the operator checklist
     rerun    → `dq rerun --date D --layer L --reason C`
     replay   → re-land the files, then `dq rerun --date D --layer ingest --reason C`
     backfill → `dq backfill --from D --to <current business date> `
-    restore  → roll back to the previous release (runbook 07), then `dq smoke`
+    restore  → `dq release rollback <latest release> --yes` (it runs `dq smoke`); no release: say how to make one
     escalate → hand the evidence to engineering; after their fix `dq rerun --date D --layer L --reason C`
 * the latest run succeeded ..................... none       downstream unblocked
 """
@@ -25,6 +25,7 @@ from pathlib import Path
 from . import registry
 from .project import default_target, profile
 from .reason_codes import ReasonCode
+from .release import latest_release
 from .warehouse import Warehouse
 
 
@@ -55,8 +56,9 @@ def _t(target: str) -> str:
 
 
 def command_for(action: str, code: str | None, day: dt.date, layer: str | None, target: str,
-                current: dt.date | None = None) -> tuple[str | None, list[str]]:
-    """The exact command of an action (and what to do next), for a failure of `layer` on `day`."""
+                current: dt.date | None = None, release: str | None = None) -> tuple[str | None, list[str]]:
+    """The exact command of an action (and what to do next), for a failure of `layer` on `day`; `release` is
+    the latest release a restore can roll back to (meta.releases), None when there is none."""
     t, layer = _t(target), layer or "ingest"
     reason = f" --reason {code}" if code and code != ReasonCode.OPERATOR_REQUEST.value else ""
     validate = f"dq validate --layer all --date {day}{t}"
@@ -72,8 +74,14 @@ def command_for(action: str, code: str | None, day: dt.date, layer: str | None, 
         return f"dq backfill --from {day} --to {end}{t}", [f"dq backfill --from {day} --to {end} --dry-run{t} first",
                                                            validate]
     if action == "restore":
-        return (None, ["roll back to the previous release (runbooks/07-recovery-plan.md, Restore)",
-                       f"dq smoke{t}"])
+        if release:
+            return (f"dq release rollback {release} --yes{t}",
+                    [f"first: dq release diff {release}{t} (what changed since the release)",
+                     "the rollback runs the smoke test: it must pass (runbooks/10-release-and-rollback.md)"])
+        return (None, [f"no release snapshot on {target}: nothing to roll back to. Redeploy the previous git tag "
+                       f"and rebuild the publish layer (dbt build --select cdm_publish{t}), then dq smoke{t}",
+                       f"from now on: dq release snapshot --tag <version>{t} before every deploy "
+                       "(runbooks/10-release-and-rollback.md)"])
     if action == "escalate":
         return (None, ["hand the evidence file to the engineering team (not the service team's fix)",
                        f"after their fix: dq rerun --date {day} --layer {layer}{reason}{t}", validate])
@@ -114,6 +122,7 @@ def plan(target: str | None, day: dt.date) -> Plan:
         rows = registry.latest_run_rows(wh, day) if wh.table_exists("meta", "etl_runs") else []
         current = registry.current_date(wh, target)
         checks = _checks(wh, day)
+        release = latest_release(wh)
     t = _t(target)
     if not rows:
         cmd, then = command_for("backfill", None, day, None, target, None)
@@ -147,7 +156,7 @@ def plan(target: str | None, day: dt.date) -> Plan:
                      f"run {run_id} was abandoned during {failed['layer']}", cmd, then, failed_layer=failed["layer"])
         elif failed:
             code = ReasonCode(failed["reason_code"]) if failed["reason_code"] else ReasonCode.TRANSFORM_ERROR
-            cmd, then = command_for(code.action, code.value, day, failed["layer"], target, current)
+            cmd, then = command_for(code.action, code.value, day, failed["layer"], target, current, release)
             p = Plan(target, day.isoformat(), code.action, code.value,
                      f"{failed['job']} {run_id} failed in {failed['layer']} with {code.value} "
                      f"({'retriable' if code.retriable else 'not retriable'}): {code.description}", cmd, then,
