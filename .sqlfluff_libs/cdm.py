@@ -62,7 +62,7 @@ def run_timestamp():
     return "cast(current_timestamp as timestamp)"
 
 
-def c360_refresh_plan():
+def c360_refresh_plan(in_place=False):
     # the fast branch is the larger one: lint that
     return {"fast": True, "prev": "(current_date - 1)", "as_of": "current_date", "reason": "lint"}
 

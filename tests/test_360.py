@@ -156,6 +156,9 @@ def test_day_by_day_incremental_refresh_equals_a_full_rebuild(target, extract_fa
         assert outcome.success, failing(outcome)
     assert _refreshed_from(target) == {days[1]}  # day 3 was refreshed from day 2's snapshot, not rebuilt
     incremental = _c360_snapshot(target)
+    outcome = build(target, days[-1], days[-1])  # a rerun of the last date changes nothing
+    assert outcome.success, failing(outcome)
+    assert _c360_snapshot(target) == incremental
     with Warehouse(target) as wh:  # the restated statuses reached the interface layer
         restated = wh.query("select count(*) from rdv.s_contact_status s join rdv.s_contact_status t "
                             "on s.contact_hk = t.contact_hk and s.load_dts < t.load_dts")[0][0]

@@ -27,7 +27,7 @@ activity as (
 
 customers_reached as (
     select * from {{ ref('campaign_customer_state') }}
-    where as_of_date = {{ cdm.as_of_date() }} and grain = 'campaign'
+    where grain = 'campaign' and contacts > 0
 ),
 
 as_of as (

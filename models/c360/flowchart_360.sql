@@ -19,7 +19,7 @@ activity as (
 
 customers_reached as (
     select * from {{ ref('campaign_customer_state') }}
-    where as_of_date = {{ cdm.as_of_date() }} and grain = 'flowchart'
+    where grain = 'flowchart' and contacts > 0
 ),
 
 as_of as (

@@ -1,19 +1,25 @@
 -- Contacts: one row per contact (customer x cell x package), its latest known status mapped through
 -- seeds/map_contact_status.csv (counts_as_contact), and the cell's flowchart, campaign, control flag
 -- and channel. Incremental: a run rewrites only the contacts its load window touched (a new link row or
--- a new status version), so a day's refresh reads the day's rows, not the contact history. The status is
+-- a new status version; the pre-hooks delete their previous rows, by business date and by the restated
+-- keys, then the run appends them), so a day's refresh reads the day's link rows, not the link history
+-- (the status versions of the touched contacts are still looked up in the whole satellite). The status is
 -- the latest version loaded (whatever order dates were loaded in); the cell attribution is the one
 -- known when the contact was last touched. After changing a mapping seed: `--full-refresh`.
 -- last_change_date: the latest business date that delivered the contact or a status version of it (what
 -- the 360 state models read a day's changes by); _loaded_at: when this run wrote the row.
 {{ config(
     materialized='incremental',
-    unique_key='contact_hk',
-    incremental_strategy='delete+insert',
+    incremental_strategy='append',
     on_schema_change='fail',
+    pre_hook=[
+        "{{ cdm.ifl_contact_delete_touched('delivered') }}",
+        "{{ cdm.ifl_contact_delete_touched('restated') }}"
+    ],
     post_hook=[
         "{{ cdm.vault_index(this, 'contact_hk') }}",
         "{{ cdm.vault_index(this, 'contact_date') }}",
+        "{{ cdm.vault_index(this, 'business_date') }}",
         "{{ cdm.vault_index(this, 'last_change_date') }}",
         "{{ cdm.vault_index(this, '_loaded_at') }}"
     ]
@@ -35,16 +41,41 @@ cells as (
     select * from {{ ref('ifl_cell') }}
 ),
 
-touched as (
-    select contact_hk
-    from contacts
+-- the contacts the window delivered, and the earlier ones it restated (a new status version for a
+-- contact delivered on another date: usually none, and then the link history is not read at all)
+delivered as (
+    select * from contacts
     {%- if is_incremental() %}
         where {{ cdm.batch_filter('business_date') }}
-        union
-        select contact_hk
-        from status_versions
-        where {{ cdm.batch_filter('business_date') }}
     {%- endif %}
+),
+
+{%- if is_incremental() %}
+
+    restated as (
+        select contact_hk from status_versions
+        where {{ cdm.batch_filter('business_date') }}
+        except
+        select contact_hk from delivered
+    ),
+
+    touched_contacts as (
+        select * from delivered
+        union all
+        select * from contacts
+        where contacts.contact_hk in (select restated.contact_hk from restated)
+    ),
+
+{%- else %}
+
+    touched_contacts as (
+        select * from delivered
+    ),
+
+{%- endif %}
+
+touched as (
+    select contact_hk from touched_contacts
 ),
 
 status as (
@@ -85,8 +116,7 @@ final as (
             else contacts.business_date
         end as last_change_date,
         {{ cdm.run_timestamp() }} as _loaded_at
-    from contacts
-    inner join touched on contacts.contact_hk = touched.contact_hk
+    from touched_contacts as contacts
     left join status
         on
             contacts.contact_hk = status.contact_hk

@@ -1,16 +1,19 @@
--- Counted contacts per customer in each flowchart and in each campaign (`grain`), up to the as-of date
--- D; only pairs with at least one: what the unique-customer counts of campaign_360 and flowchart_360
--- count. Bounded by customers x flowcharts, not by history. One snapshot per as-of date, refreshed like
--- customer_360_state: the previous snapshot plus the day's changes.
+-- Counted contacts per customer in each flowchart and in each campaign (`grain`), as of the as-of date
+-- D: what the unique-customer counts of campaign_360 and flowchart_360 count (pairs with contacts > 0).
+-- Bounded by customers x flowcharts, not by history — and too big to copy every day, so it is kept in
+-- place: a day rewrites only the pairs its changes touch (as_of_date = when a pair last changed); moving
+-- back, rerunning a date or any other case c360_refresh_plan(in_place=true) names rebuilds it from all
+-- facts (the pre-hook empties it first).
 -- depends_on: {{ ref('s_contact_status') }}
 -- depends_on: {{ ref('map_contact_status') }}
-{%- set plan = cdm.c360_refresh_plan() %}
+{%- set plan = cdm.c360_refresh_plan(in_place=true) %}
 {{ config(
     materialized='incremental',
-    unique_key='as_of_date',
+    unique_key=['grain', 'group_hk', 'customer_hk'],
     incremental_strategy='delete+insert',
     on_schema_change='fail',
-    post_hook=["{{ cdm.c360_snapshot_retention() }}", "{{ cdm.vault_index(this, ['as_of_date', 'grain', 'group_hk']) }}"]
+    pre_hook="{{ cdm.c360_in_place_reset() }}",
+    post_hook="{{ cdm.vault_index(this, ['grain', 'group_hk', 'customer_hk']) }}"
 ) }}
 
 with contact_changes as (
@@ -33,29 +36,30 @@ delta as (
     {%- endfor %}
 ),
 
-combined as (
-    {%- if plan.fast %}
-        select
-            grain,
-            group_hk,
-            customer_hk,
-            contacts
-        from {{ this }}
-        where as_of_date = {{ plan.prev }}
-        union all
-    {%- endif %}
-    select * from delta
-),
+{%- if plan.fast %}
 
-totals as (
-    select
-        grain,
-        group_hk,
-        customer_hk,
-        sum(contacts) as contacts
-    from combined
-    group by grain, group_hk, customer_hk
-),
+    touched as (
+        select
+            delta.grain,
+            delta.group_hk,
+            delta.customer_hk,
+            coalesce(current_pairs.contacts, 0) + delta.contacts as contacts
+        from delta
+        left join {{ this }} as current_pairs
+            on
+                delta.grain = current_pairs.grain
+                and delta.group_hk = current_pairs.group_hk
+                and delta.customer_hk = current_pairs.customer_hk
+    ),
+
+{%- else %}
+
+    touched as (
+        select * from delta
+        where contacts > 0
+    ),
+
+{%- endif %}
 
 final as (
     select
@@ -65,8 +69,7 @@ final as (
         customer_hk,
         contacts,
         {{ cdm.c360_snapshot_columns(plan) }}
-    from totals
-    where contacts > 0
+    from touched
 )
 
 select * from final
