@@ -415,6 +415,10 @@ def diff(target: str | None, a: str, b: str = "current", progress=None) -> dict:
     """What changed from release A to release B (or the live warehouse and the checked-out project)."""
     say = progress or (lambda _m: None)
     target = target or default_target()
+    with Warehouse(target) as wh:  # unknown names fail before the parse
+        resolve(wh, a)
+        if b != "current":
+            resolve(wh, b)
     models, manifest_error = [], None
     if b == "current":
         say("dbt parse: the checked-out project's model checksums")
@@ -454,8 +458,8 @@ def _relation_diff(old: _Side, new: _Side) -> list[dict]:
         d = {"relation": rel, "rows_from": o[0] if o else None, "rows_to": n[0] if n else None,
              "columns_added": [c for c in nc if c not in oc], "columns_removed": [c for c in oc if c not in nc],
              "columns_retyped": [{"column": c, "from": oc[c], "to": nc[c]} for c in oc if c in nc and oc[c] != nc[c]]}
-        if not o or not n:
-            d["status"] = "added" if n else "removed"
+        if not o or not n:  # a whole relation added or removed: its columns are not listed one by one
+            d |= {"status": "added" if n else "removed", "columns_added": [], "columns_removed": []}
         elif d["columns_added"] or d["columns_removed"] or d["columns_retyped"]:
             d["status"] = "contract drift"
         else:

@@ -97,15 +97,18 @@ def list_cmd(target, as_json):
         console.print("no release yet: `dq release snapshot --tag <version>` before the next deploy")
         return
     t = Table(title="meta.releases (newest first)", title_justify="left")
-    for col in ("release", "tag", "code", "created", "as of", "status", "rows", "rollbacks"):
-        t.add_column(col, overflow="fold", justify="right" if col == "rollbacks" else "left",
-                     no_wrap=col in ("release", "status", "as of"))
+    for col in ("release", "tag", "code", "created", "as of", "status", "tables", "rows", "rollbacks"):
+        t.add_column(col, overflow="fold", justify="right" if col in ("tables", "rows", "rollbacks") else "left",
+                     no_wrap=col in ("release", "status"))
     for r in rows:
         style = {"complete": "green", "failed": "red", "creating": "yellow"}.get(r["status"], "dim")
-        rows_txt = "; ".join(f"{k.split('.', 1)[1]} {v:,}" for k, v in r["rows"].items())
-        t.add_row(r["release_id"], r["tag"] or "", r["version_tag"], str(r["created_at"])[:19], str(r["as_of_date"]),
-                  f"[{style}]{r['status']}[/]", rows_txt, str(r["rollbacks"]))
+        t.add_row(r["release_id"], r["tag"] or "", r["version_tag"], str(r["created_at"])[:19].replace("T", " "),
+                  str(r["as_of_date"]), f"[{style}]{r['status']}[/]", str(len(r["rows"])),
+                  f"{sum(r['rows'].values()):,}", str(r["rollbacks"]))
     console.print(t)
+    newest = rows[0]
+    console.print(f"rows per relation of {newest['release_id']}: "
+                  + ", ".join(f"{k} {v:,}" for k, v in newest["rows"].items()) + " (all releases: --json)")
 
 
 @release_group.command("diff")
