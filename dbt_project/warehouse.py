@@ -150,19 +150,8 @@ class Warehouse:
                 self.con.execute("ROLLBACK")
                 raise
             self.con.execute("COMMIT")
-        elif self.engine == "snowflake":
-            self.con.autocommit(False)
-            try:
-                yield
-            except BaseException:
-                self.con.rollback()
-                raise
-            else:
-                self.con.commit()
-            finally:
-                self.con.autocommit(True)
         else:
-            self.con.autocommit = False
+            self._autocommit(False)
             try:
                 yield
             except BaseException:
@@ -171,7 +160,13 @@ class Warehouse:
             else:
                 self.con.commit()
             finally:
-                self.con.autocommit = True
+                self._autocommit(True)
+
+    def _autocommit(self, on: bool) -> None:
+        if self.engine == "snowflake":
+            self.con.autocommit(on)
+        else:
+            self.con.autocommit = on
 
     def copy_csv(self, table: str, columns: Sequence[str], path: Path) -> int:
         """PostgreSQL: stream a CSV file (with header) into a table through COPY."""

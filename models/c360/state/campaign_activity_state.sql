@@ -7,10 +7,6 @@
 -- depends_on: {{ ref('map_contact_status') }}
 {%- set plan = cdm.c360_refresh_plan() %}
 {{ config(
-    materialized='incremental',
-    unique_key='as_of_date',
-    incremental_strategy='delete+insert',
-    on_schema_change='fail',
     post_hook=["{{ cdm.c360_snapshot_retention() }}"]
 ) }}
 

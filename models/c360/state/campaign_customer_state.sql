@@ -8,10 +8,7 @@
 -- depends_on: {{ ref('map_contact_status') }}
 {%- set plan = cdm.c360_refresh_plan(in_place=true) %}
 {{ config(
-    materialized='incremental',
     unique_key=['grain', 'group_hk', 'customer_hk'],
-    incremental_strategy='delete+insert',
-    on_schema_change='fail',
     pre_hook="{{ cdm.c360_in_place_reset() }}",
     post_hook="{{ cdm.vault_index(this, ['grain', 'group_hk', 'customer_hk']) }}"
 ) }}

@@ -5,10 +5,6 @@
 -- depends_on: {{ ref('map_contact_status') }}
 {%- set plan = cdm.c360_refresh_plan() %}
 {{ config(
-    materialized='incremental',
-    unique_key='as_of_date',
-    incremental_strategy='delete+insert',
-    on_schema_change='fail',
     post_hook=["{{ cdm.c360_snapshot_retention() }}", "{{ cdm.vault_index(this, ['as_of_date', 'customer_hk']) }}"]
 ) }}
 
