@@ -370,11 +370,11 @@ def band_findings(wh: Warehouse, day: dt.date, settings: AnomalySettings, monito
 
 def revenue_columns(wh: Warehouse, schemas=REVENUE_SCHEMAS) -> list[tuple[str, str, str]]:
     """(schema, table, column) of every column named revenue* in the given schemas."""
-    p = wh.param
+    p = wh.param  # lower(): Snowflake stores unquoted names upper-cased
     rows = wh.query(
-        "select table_schema, table_name, column_name from information_schema.columns "
-        f"where table_schema in ({', '.join([p] * len(schemas))}) and substr(lower(column_name), 1, 7) = 'revenue' "
-        "order by 1, 2, 3", list(schemas))
+        "select lower(table_schema), lower(table_name), lower(column_name) from information_schema.columns "
+        f"where lower(table_schema) in ({', '.join([p] * len(schemas))}) "
+        "and substr(lower(column_name), 1, 7) = 'revenue' order by 1, 2, 3", list(schemas))
     return [(r[0], r[1], r[2]) for r in rows]
 
 

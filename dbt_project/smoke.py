@@ -37,14 +37,17 @@ FAMILY = {"varchar": "text", "text": "text", "char": "text", "integer": "integer
           "real": "number", "float": "number", "date": "date", "timestamp": "timestamp", "boolean": "boolean"}
 
 
-def actual_family(data_type: str) -> str:
+def actual_family(data_type: str, scale=None) -> str:
     """The type family of an information_schema data_type (DuckDB VARCHAR, DECIMAL(18,2), ...; PostgreSQL
-    character varying, double precision, timestamp without time zone, ...)."""
+    character varying, double precision, timestamp without time zone, ...; Snowflake TEXT, NUMBER with its
+    numeric_scale: an integer type is NUMBER(38,0) there, FLOAT, TIMESTAMP_NTZ)."""
     t = data_type.lower()
     if "char" in t or t == "text":
         return "text"
-    if t in ("integer", "bigint", "smallint", "int", "hugeint"):
+    if t in ("integer", "bigint", "smallint", "int", "hugeint") or (t == "number" and scale == 0):
         return "integer"
+    if t == "number":
+        return "number"
     if t.startswith(("decimal", "numeric", "double")) or t in ("real", "float"):
         return "number"
     if t.startswith("timestamp"):
@@ -110,9 +113,9 @@ def contract_problems(wh: Warehouse) -> list[str]:
     p = wh.param
     for relation, cols in contracts().items():
         schema, name = relation.split(".")
-        actual = {r[0].lower(): actual_family(r[1]) for r in wh.query(
-            "select column_name, data_type from information_schema.columns "
-            f"where table_schema = {p} and table_name = {p}", [schema, name])}
+        actual = {r[0].lower(): actual_family(r[1], r[2]) for r in wh.query(  # lower(): Snowflake's upper case
+            "select column_name, data_type, numeric_scale from information_schema.columns "
+            f"where lower(table_schema) = {p} and lower(table_name) = {p}", [schema, name])}
         if not actual:
             problems.append(f"{relation} does not exist")
             continue

@@ -1,6 +1,8 @@
 """The Snowflake target on its emulator (fakesnow, in-process): the same dbt project builds every layer
 on dbt-snowflake and gives the vault and the 360 numbers the DuckDB build gives for the same LDZ rows;
-`dq`'s warehouse connection and `dq validate` (GX through snowflake-sqlalchemy) run against it.
+`dq`'s warehouse connection and `dq validate` (GX through snowflake-sqlalchemy) run against it, `dq run` and
+`dq backfill` load the extract end to end, and the operations (dates, alerts, healthcheck, smoke, ml score,
+rerun, runs, plan, backfill --dry-run, release) run on copies of the session's build, each with a failure path.
 
 How the emulator is reached: `fakesnow.patch(db_path=...)` replaces `snowflake.connector.connect` in
 this process, so everything that connects through the connector in-process reaches it — dq's `Warehouse`,
@@ -39,7 +41,7 @@ SNOWFLAKE_ENV = {"SNOWFLAKE_ACCOUNT": "emulator", "SNOWFLAKE_USER": "cdm", "SNOW
 COPIED = ("ldz", "meta.load_window", "meta.ldz_files", "cdm_ingest.ml_customer_scores",
           "cdm_ingest.ml_model_runs")
 LAYERS = ("staging", "rdv", "ifl", "c360", "cdm_publish")
-D1, D3 = dt.date(2026, 1, 1), dt.date(2026, 1, 3)
+D1, D2, D3 = dt.date(2026, 1, 1), dt.date(2026, 1, 2), dt.date(2026, 1, 3)
 
 
 @contextlib.contextmanager
@@ -282,10 +284,11 @@ def test_date_lock_is_one_run_per_date_and_a_dead_owner_is_taken_over(target_env
         assert wh.scalar("select count(*) from meta.etl_date_locks") == 0
 
 
-def test_dq_run_end_to_end_on_the_emulator(snowflake_template, target_env, clean_extract, tmp_path, gx_dir,
-                                           monkeypatch):
-    """`dq run` day by day on the emulator — ingest, registry, lock, one dbt build of the layers, evidence —
-    gives the vault and 360 numbers of the DuckDB build of the same extract, and validates clean.
+def test_dq_run_and_backfill_end_to_end_on_the_emulator(snowflake_template, target_env, clean_extract, tmp_path,
+                                                         gx_dir, monkeypatch):
+    """`dq run` for the first date, then `dq backfill` for the other two on the emulator — ingest, registry,
+    lock, one dbt build of the layers (one for the backfill's range), evidence — gives the vault and 360
+    numbers of the DuckDB build of the same extract, and validates clean.
     dbt unit tests are excluded through dbt's own DBT_EXCLUDE_RESOURCE_TYPES (an emulator limit)."""
     from conftest import BUILT_DATES
 
@@ -294,20 +297,255 @@ def test_dq_run_end_to_end_on_the_emulator(snowflake_template, target_env, clean
     monkeypatch.setenv("DBT_EXCLUDE_RESOURCE_TYPES", "unit_test")
     monkeypatch.setenv("DQ_EVIDENCE_DIR", str(tmp_path / "evidence"))
     runner = CliRunner()
-    for day in BUILT_DATES:
-        res = runner.invoke(main, ["run", "--date", day, "--target", target, "--source", str(clean_extract),
-                                   "--to-layer", "publish", "--json"])
-        assert res.exit_code == 0, res.output[-3000:]
-        doc = json.loads(res.stdout)
-        assert doc["downstream_decision"] == "unblock", doc
+    res = runner.invoke(main, ["run", "--date", BUILT_DATES[0], "--target", target, "--source", str(clean_extract),
+                               "--to-layer", "publish", "--json"])
+    assert res.exit_code == 0, res.output[-3000:]
+    assert json.loads(res.stdout)["downstream_decision"] == "unblock"
+    res = runner.invoke(main, ["backfill", "--from", BUILT_DATES[1], "--to", BUILT_DATES[2], "--target", target,
+                               "--source", str(clean_extract), "--json"])
+    assert res.exit_code == 0, res.output[-3000:]
+    doc = json.loads(res.stdout)
+    assert doc["job"] == "backfill" and doc["downstream_decision"] == "unblock", doc
     with Warehouse(target) as wh:
         assert _facts(wh.query) == snowflake_template[1]
-        steps = wh.query("select layer, status from meta.etl_runs where from_date = %s order by layer", [D3])
+        steps = wh.query("select job, layer, from_date, to_date, status from meta.etl_runs where job = 'backfill' "
+                         "order by layer, from_date")
+        assert steps == [("backfill", "360", D2, D3, "success"), ("backfill", "ifl", D2, D3, "success"),
+                         ("backfill", "ingest", D2, D2, "success"), ("backfill", "ingest", D3, D3, "success"),
+                         ("backfill", "publish", D2, D3, "success"), ("backfill", "rdv", D2, D3, "success")], steps
+        steps = wh.query("select layer, status from meta.etl_runs where job = 'run' and from_date = %s", [D1])
         assert {layer for layer, _ in steps} == {"ingest", "rdv", "ifl", "360", "publish"}, steps
         assert {status for _, status in steps} == {"success"}, steps
         assert wh.scalar("select count(*) from meta.etl_date_locks") == 0  # released
     runs = runner.invoke(main, ["runs", "--date", "2026-01-03", "--target", target, "--json"])
-    assert runs.exit_code == 0 and json.loads(runs.stdout), runs.output
-    assert len(list((tmp_path / "evidence").glob("*.json"))) == len(BUILT_DATES)
+    assert runs.exit_code == 0, runs.output
+    assert {r["layer"] for r in json.loads(runs.stdout)} == {"ingest", "rdv", "ifl", "360", "publish"}
+    assert len(list((tmp_path / "evidence").glob("*.json"))) == 2
     checked = runner.invoke(main, ["validate", "--layer", "all", "--target", target, "--json"])
     assert checked.exit_code == 0, checked.output[-3000:]
+
+
+# --- operations on the built emulator warehouse: dates, alerts, healthcheck, smoke, ml, rerun, plan, runs,
+# backfill, release (each on a private copy of the session's build; no further full build) -------------
+
+
+def _cli(*args: str):
+    return CliRunner().invoke(main, [*args, "--target", "snowflake"])
+
+
+def _doc(res):
+    """The --json document of a dq command (dbt prints a failed node's error lines before it, even --quiet)."""
+    out = res.stdout
+    start = min((i for i in (out.find("\n{"), out.find("\n[")) if i >= 0), default=-1) + 1 \
+        if not out.startswith(("{", "[")) else 0
+    assert out[start:].strip(), res.output
+    return json.loads(out[start:])
+
+
+def _publish_state(wh) -> dict[str, tuple[int, str]]:
+    """Every cdm_publish relation's row count and content hash (what consumers see)."""
+    from dbt_project import release
+
+    return {name: release.content_hash(wh, f"cdm_publish.{name}") for name in release.relations(wh)}
+
+
+def test_dq_dates_show_set_advance_on_the_emulator(snowflake_target):
+    shown = _cli("dates", "show", "--json")
+    assert shown.exit_code == 0, shown.output
+    assert _doc(shown)["current_business_date"] is None  # the session's build was loaded by dbt, not dq
+    refused = _cli("dates", "advance")
+    assert refused.exit_code == 2 and "no current business date" in refused.output, refused.output
+    done = _cli("dates", "set", "2026-01-02", "--json")
+    assert done.exit_code == 0, done.output
+    assert _doc(done) == {"target": "snowflake", "current_business_date": "2026-01-02",
+                          "load_window": ["2026-01-02", "2026-01-02"]}
+    moved = _cli("dates", "advance", "--json")
+    assert moved.exit_code == 0, moved.output
+    assert _doc(moved)["current_business_date"] == "2026-01-03"
+    with Warehouse(snowflake_target) as wh:
+        assert wh.query("select target, current_business_date from meta.etl_date_control") == [("snowflake", D3)]
+        assert wh.query("select from_date, to_date from meta.load_window") == [(D3, D3)]
+    assert _doc(_cli("dates", "--json"))["load_window"] == ["2026-01-03", "2026-01-03"]
+
+
+def test_dq_alerts_check_records_zero_rows_and_anomaly_on_the_emulator(snowflake_target):
+    clean = _cli("alerts", "check", "--date", "2026-01-03", "--no-notify", "--json")
+    assert clean.exit_code == 0, clean.output
+    findings = _doc(clean)["findings"]
+    zero = {f["table"]: f["status"] for f in findings if f["check"] == "zero_rows"}
+    assert set(zero.values()) == {"OK"} and len(zero) == 6, zero
+    revenue = {f["table"].lower(): f["status"] for f in findings if f["check"] == "negative_revenue"}
+    assert "cdm_publish.campaign_360_v1" in revenue and set(revenue.values()) == {"OK"}, revenue
+    assert _doc(_cli("alerts", "--json")) == []
+    with Warehouse(snowflake_target) as wh:
+        wh.execute("delete from rdv.l_contact where business_date = %s", [D3])
+        wh.execute("update cdm_publish.campaign_360_v1 set revenue = -1 where campaign_id = "
+                   "(select min(campaign_id) from cdm_publish.campaign_360_v1)")
+    bad = _cli("alerts", "check", "--date", "2026-01-03", "--no-notify", "--json")
+    assert bad.exit_code == 1, bad.output
+    recorded = {(a["kind"], a["reason_code"], a["table_name"].lower()) for a in _doc(bad)["alerts"]}
+    assert ("ZERO_ROWS", "ZERO_ROWS", "rdv.l_contact") in recorded, recorded
+    assert ("ANOMALY", "ANOMALY", "cdm_publish.campaign_360_v1") in recorded, recorded
+    again = _cli("alerts", "check", "--date", "2026-01-03", "--no-notify", "--json")
+    assert again.exit_code == 1 and _doc(again)["alerts"] == [] and _doc(again)["already_recorded"] == len(recorded)
+    manual = _cli("alerts", "record", "--kind", "RUN_FAILED", "--reason", "TRANSFORM_ERROR", "--message",
+                  "publish failed", "--date", "2026-01-03", "--run-id", "r1", "--json")
+    assert manual.exit_code == 0, manual.output
+    listed = _cli("alerts", "--date", "2026-01-03", "--json")
+    assert listed.exit_code == 0, listed.output
+    assert sorted(a["kind"] for a in _doc(listed)) == sorted(["RUN_FAILED", *(k for k, _, _ in recorded)])
+    with Warehouse(snowflake_target) as wh:
+        assert wh.scalar("select count(*) from meta.etl_alerts where business_date = %s and sent = false",
+                         [D3]) == len(recorded) + 1
+    assert _cli("alerts", "record", "--kind", "RUN_FAILED", "--reason", "NOT_A_CODE", "--message", "x").exit_code == 2
+
+
+def test_dq_healthcheck_on_the_emulator(snowflake_target):
+    ok = _cli("healthcheck", "--date", "2026-01-03", "--json")
+    assert ok.exit_code == 0, ok.output
+    checks = _doc(ok)["checks"]
+    fresh = [c for c in checks if c["check"] == "source_freshness"]
+    assert fresh and {c["status"] for c in fresh} == {"OK"}, fresh
+    ages = {c["subject"]: c["status"] for c in checks if c["check"] == "table_age"}
+    assert len(ages) == 6 and set(ages.values()) == {"OK"}, ages
+    assert any(c["check"] == "negative_amounts" for c in checks)
+    with Warehouse(snowflake_target) as wh:
+        wh.execute("drop table cdm_publish.flowchart_360_v1")
+    bad = _cli("healthcheck", "--date", "2026-01-03", "--no-freshness", "--json")
+    assert bad.exit_code == 1, bad.output
+    doc = _doc(bad)
+    assert doc["reason_codes"] == ["ZERO_ROWS"]
+    assert [c["subject"] for c in doc["checks"] if c["status"] == "BREACH"] == ["cdm_publish.flowchart_360_v1"]
+
+
+def test_dq_smoke_passes_read_only_and_fails_on_a_dropped_publish_table(snowflake_target, tmp_path, monkeypatch):
+    monkeypatch.setenv("DQ_EVIDENCE_DIR", str(tmp_path / "evidence"))
+    with Warehouse(snowflake_target) as wh:
+        before = _publish_state(wh)
+    ok = _cli("smoke", "--json")
+    assert ok.exit_code == 0, ok.output[-3000:]
+    doc = _doc(ok)
+    assert doc["ok"] and doc["business_date"] == "2026-01-03", doc
+    assert {c["name"]: c["status"] for c in doc["checks"]} == {
+        "parse": "PASS", "compile": "PASS", "connection": "PASS", "publish_contracts": "PASS",
+        "date_control": "SKIPPED", "publish_validation": "PASS"}
+    with Warehouse(snowflake_target) as wh:
+        assert _publish_state(wh) == before  # read-only
+        wh.execute("drop table cdm_publish.campaign_360_v1")
+    bad = _cli("smoke", "--json")
+    assert bad.exit_code == 1, bad.output[-3000:]
+    doc = _doc(bad)
+    assert doc["reason_code"] == "SMOKE_FAILED"
+    assert "publish_contracts" in doc["failed_checks"] and "campaign_360_v1" in json.dumps(doc["checks"])
+    evidence = json.loads(Path(doc["evidence"]).read_text())
+    assert evidence["reason_code"] == "SMOKE_FAILED" and evidence["downstream_decision"] == "hold"
+
+
+def test_dq_ml_score_writes_the_scores_on_the_emulator(snowflake_target):
+    res = _cli("ml", "score", "--date", "2026-01-03", "--json")
+    assert res.exit_code == 0, res.output[-3000:]
+    runs = {r["model_name"]: r for r in _doc(res)["runs"]}
+    assert set(runs) == {"response_propensity", "response_propensity_gbm"}
+    with Warehouse(snowflake_target) as wh:
+        customers = wh.scalar("select count(*) from cdm_publish.customer_360_v1")
+        scored = dict(wh.query("select model_name, count(*) from cdm_ingest.ml_customer_scores "
+                               "where business_date = %s group by model_name", [D3]))
+        assert scored == {m: customers for m in runs} and all(r["scored_rows"] == customers for r in runs.values())
+        assert wh.scalar("select count(*) from cdm_ingest.ml_customer_scores where business_date = %s "
+                         "and (score < 0 or score > 1 or decile not between 1 and 10)", [D3]) == 0
+        assert wh.scalar("select count(*) from cdm_ingest.ml_model_runs where business_date = %s", [D3]) == 2
+    again = _cli("ml", "score", "--date", "2026-01-03", "--model", "response_propensity", "--json")
+    assert again.exit_code == 0, again.output[-3000:]
+    with Warehouse(snowflake_target) as wh:  # the model's slice of the date is replaced, not appended
+        assert wh.scalar("select count(*) from cdm_ingest.ml_customer_scores where business_date = %s", [D3]) == \
+            2 * customers
+    stale = _cli("ml", "score", "--date", "2026-01-05")  # published only through 2026-01-03
+    assert stale.exit_code == 2, stale.output
+
+
+def test_dq_rerun_runs_plan_and_run_failed_on_the_emulator(snowflake_target, tmp_path, monkeypatch):
+    monkeypatch.setenv("DQ_EVIDENCE_DIR", str(tmp_path / "evidence"))
+    monkeypatch.setenv("DBT_EXCLUDE_RESOURCE_TYPES", "unit_test")
+    ok = _cli("rerun", "--date", "2026-01-03", "--layer", "publish", "--to-layer", "publish", "--json")
+    assert ok.exit_code == 0, ok.output[-3000:]
+    doc = _doc(ok)
+    assert doc["downstream_decision"] == "unblock", doc
+    planned = _cli("plan", "--date", "2026-01-03", "--json")
+    assert planned.exit_code == 0 and _doc(planned)["action"] == "none", planned.output
+    with Warehouse(snowflake_target) as wh:
+        wh.execute("drop table c360.campaign_360")  # what publish reads
+    bad = _cli("rerun", "--date", "2026-01-03", "--layer", "publish", "--to-layer", "publish", "--json")
+    assert bad.exit_code == 1, bad.output[-3000:]
+    assert _doc(bad)["downstream_decision"] == "hold"
+    runs = _cli("runs", "--date", "2026-01-03", "--json")
+    assert runs.exit_code == 0, runs.output
+    rows = [(r["job"], r["layer"], r["status"], r["reason_code"], r["run_reason"]) for r in _doc(runs)]
+    assert rows == [("rerun", "publish", "failed", "TRANSFORM_ERROR", "OPERATOR_REQUEST"),
+                    ("rerun", "publish", "success", None, "OPERATOR_REQUEST")], rows
+    with Warehouse(snowflake_target) as wh:
+        alerts = wh.query("select kind, reason_code, layer, business_date from meta.etl_alerts")
+        assert alerts == [("RUN_FAILED", "TRANSFORM_ERROR", "publish", D3)], alerts
+        assert wh.scalar("select count(*) from meta.etl_date_locks") == 0
+    advice = _cli("plan", "--date", "2026-01-03", "--json")
+    assert advice.exit_code == 1, advice.output
+    p = _doc(advice)
+    assert p["action"] == "escalate" and p["reason_code"] == "TRANSFORM_ERROR", p  # a dbt error: engineering's
+    assert "dq rerun --date 2026-01-03 --layer publish --reason TRANSFORM_ERROR --target snowflake" in p["then"][1], p
+
+
+def test_dq_backfill_dry_run_and_a_failed_backfill_on_the_emulator(snowflake_target, clean_extract, tmp_path,
+                                                                    monkeypatch):
+    monkeypatch.setenv("DQ_EVIDENCE_DIR", str(tmp_path / "evidence"))
+    plan = _cli("backfill", "--from", "2026-01-01", "--to", "2026-01-03", "--dry-run", "--source",
+                str(clean_extract), "--json")
+    assert plan.exit_code == 0, plan.output
+    doc = _doc(plan)
+    assert doc["ok"] and doc["expected_rows"] > 1000
+    states = {f["state"] for d in doc["dates"] for f in d["files"] if f["required"]}
+    assert states == {"same"}, states  # what the session's build landed from the same files
+    short = tmp_path / "short"
+    shutil.copytree(clean_extract, short)
+    (short / "2026-01-02" / "ua_contacthistory.csv").unlink()
+    missing = _cli("backfill", "--from", "2026-01-02", "--to", "2026-01-03", "--dry-run", "--source", str(short),
+                   "--json")
+    assert missing.exit_code == 1 and "MISSING_FILE" in json.dumps(_doc(missing)["dates"][0]["problems"])
+    failed = _cli("backfill", "--from", "2026-01-02", "--to", "2026-01-03", "--source", str(short), "--json")
+    assert failed.exit_code == 1, failed.output[-3000:]
+    res = _doc(failed)
+    assert res["resume_command"].startswith("dq backfill --from 2026-01-02 --to 2026-01-03 --target snowflake")
+    with Warehouse(snowflake_target) as wh:
+        steps = wh.query("select job, layer, status, reason_code from meta.etl_runs order by started_at")
+        assert steps == [("backfill", "ingest", "failed", "MISSING_FILE")], steps
+        assert wh.query("select kind, reason_code from meta.etl_alerts") == [("RUN_FAILED", "MISSING_FILE")]
+        assert wh.scalar("select count(*) from meta.etl_date_locks") == 0
+
+
+def test_dq_release_snapshot_list_diff_rollback_on_the_emulator(snowflake_target, tmp_path, monkeypatch):
+    monkeypatch.setenv("DQ_EVIDENCE_DIR", str(tmp_path / "evidence"))
+    with Warehouse(snowflake_target) as wh:
+        before = _publish_state(wh)
+    snap = _cli("release", "snapshot", "--tag", "v1", "--json")
+    assert snap.exit_code == 0, snap.output[-3000:]
+    s = _doc(snap)
+    assert {r["relation"].split(".")[1] for r in s["relations"]} == set(before) and s["models"] > 20
+    assert {r["relation"].split(".")[1]: (r["rows"], r["content_hash"]) for r in s["relations"]} == before
+    listed = _cli("release", "list", "--json")
+    assert listed.exit_code == 0 and [r["release_id"] for r in _doc(listed)] == [s["release_id"]], listed.output
+    with Warehouse(snowflake_target) as wh:
+        wh.execute("drop table cdm_publish.campaign_360_v1")
+        wh.execute("update cdm_publish.customer_360_v1 set contacts_total = contacts_total + 1000")
+    diff = _cli("release", "diff", "latest", "--json")
+    assert diff.exit_code == 0, diff.output[-3000:]
+    d = _doc(diff)
+    assert d["changed"], d
+    text = json.dumps(d)
+    assert "campaign_360_v1" in text and "customer_360_v1" in text
+    refused = _cli("release", "rollback", "latest")
+    assert refused.exit_code == 2, refused.output
+    back = _cli("release", "rollback", "latest", "--yes", "--json")
+    assert back.exit_code == 0, back.output[-3000:]
+    with Warehouse(snowflake_target) as wh:
+        assert _publish_state(wh) == before
+        runs = wh.query("select job, layer, status, release_id, run_reason from meta.etl_runs")
+    assert runs == [("rollback", "publish", "success", s["release_id"], "OPERATOR_REQUEST")], runs
+    assert _doc(_cli("release", "diff", "latest", "--json"))["changed"] is False
