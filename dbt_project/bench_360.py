@@ -139,8 +139,8 @@ Command: `dq bench-360 --record` (part of `make bench`; `dq bench-360 --help`). 
 per engine, built day by day the way `dq build` runs; at each checkpoint day the day's vault load
 (`staging rdv`) and the day's refresh of `ifl c360 cdm_publish` are timed separately.
 The interface facts (`ifl_contact`, `ifl_response`) are incremental — a day rewrites only the contacts
-and responses its window touched; the three 360 tables are rebuilt from them each day (one scan of the
-narrow fact tables, no re-derivation of statuses or attribution).
+and responses its window touched; the 360 state tables (`models/c360/state/`) are refreshed from the
+previous day's state plus the day's changes, and the three 360 tables are built from the state of the day.
 
 Machine: {m['cpus']} CPUs ({m['cpu_model']}), {m['ram_gib']} GiB RAM, {m['os']}.
 Versions: Python {m['python']}, DuckDB {m['duckdb']}, PostgreSQL {m.get('postgres', '(not run)')}.
