@@ -6,6 +6,8 @@ In-process saves the interpreter start and import (~3 s) per invocation; dbt's o
 
 from __future__ import annotations
 
+import contextlib
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -70,11 +72,14 @@ def reason_code_for(resource_type: str, status: str, meta: dict) -> str | None:
 
 
 def run(argv: list[str]) -> DbtOutcome:
-    """Run dbt in this process. Never hold a DuckDB connection open while this runs."""
+    """Run dbt in this process. Never hold a DuckDB connection open while this runs. dbt's own console
+    lines (progress, and the errors it prints even with --quiet) go to stderr: dq's stdout is its own
+    result — a table, or one JSON document with --json."""
     export_env_for_dbt()
     from dbt.cli.main import dbtRunner
 
-    res = dbtRunner().invoke(argv)
+    with contextlib.redirect_stdout(sys.stderr):
+        res = dbtRunner().invoke(argv)
     nodes = []
     results = getattr(res.result, "results", None) or []
     for r in results:

@@ -213,6 +213,17 @@ def test_rerun_from_a_layer_records_its_reason_and_is_safe_to_repeat(built_targe
     validate_evidence(doc["evidence_path"])
 
 
+def test_a_failing_rerun_prints_one_json_document_and_dbt_lines_go_to_stderr(built_target, clean_extract):
+    with Warehouse(built_target) as wh:  # an unmapped channel: the interface layer's mapping test fails
+        wh.execute("update rdv.s_offer_details set channel = 'FAX'")
+    result = invoke("rerun", "--date", str(D3), "--layer", "ifl", "--to-layer", "publish", "--source",
+                    str(clean_extract), "--target", built_target, "--json")
+    assert result.exit_code == 1, result.output
+    doc = json.loads(result.stdout)  # nothing but dq's document on stdout
+    assert doc["status"] == "failed" and doc["reason_code"] == "MAPPING_MISSING", doc
+    assert "FAX" in result.stderr  # dbt's own failure lines, on stderr
+
+
 def test_backfill_dry_run_changes_nothing(built_target, clean_extract):
     before = content_hash(built_target)
     result = invoke("backfill", "--from", str(D2), "--to", "2026-01-04", "--dry-run", "--source", str(clean_extract),
