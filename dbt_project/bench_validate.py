@@ -57,7 +57,33 @@ def _land_and_build(target: str, src: Path, days: int, progress: Progress) -> dt
     if not outcome.success:
         raise BenchError(f"build failed: {[n['name'] for n in outcome.failed_nodes] or outcome.error}")
     progress(f"{target}: built {dates[0]}..{dates[-1]}")
+    with Warehouse(target) as wh:
+        write_bench_scores(wh, dates[-1])
     return dates[-1]
+
+
+def write_bench_scores(wh: Warehouse, day: dt.date) -> None:
+    """The ml layer validates the scores written back for the date: give it one score per customer and
+    model (ml.MODELS), as `dq ml score` would write, so it is measured at full size. The
+    scores are synthesized set-based from the customer id (what is timed is the validation, not the
+    model; training two models on 1M customers would add minutes and nothing to this comparison)."""
+    from .ml import MODELS, ensure_ml_schema
+
+    ensure_ml_schema(wh)
+    models = " union all ".join(f"select '{name}' as model_name" for name in MODELS)
+    wh.execute(f"delete from cdm_ingest.ml_customer_scores where business_date = {_date_sql(day)}")
+    n = "cast(substr(customer_id, 2) as integer)"
+    wh.execute(f"""insert into cdm_ingest.ml_customer_scores
+        (customer_id, model_name, model_version, score, decile, scored_at, business_date)
+        select customer_id, models.model_name, 'bench', ({n} % 997) / 997.0, 1 + {n} % 10,
+               cast({_date_sql(day)} as timestamp), {_date_sql(day)}
+        from rdv.h_customer
+        cross join ({models}) as models
+        where customer_id is not null and customer_id <> ''""")
+
+
+def _date_sql(day: dt.date) -> str:
+    return f"cast('{day.isoformat()}' as date)"
 
 
 def measure_layers(target: str, day: dt.date, repeat: int, progress: Progress) -> list[dict]:
