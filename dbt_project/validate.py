@@ -6,20 +6,25 @@ is an *unexpected-rows* query: the rows it returns are the failures, each check 
 never alias it) and `:business_date` for the date being validated.
 
 GX runs them from its file context under ge/gx/ (datasources named like the dbt targets; the connection
-string is an environment variable the run sets from profiles.yml, so no secret is written). Each run
-writes the layer's suites, validation definitions (one per table) and checkpoint there from the code,
-runs the checkpoint, stores one row per check in meta.dq_results, and renders self-contained HTML Data
-Docs under reports/data_docs/ (no CDN). Nothing here imports GX at module import time.
+string is an environment variable the run sets from profiles.yml, so no secret is written). The suites
+are date-free (each query is a suite parameter the run fills in for the date), so the layer's suites,
+validation definitions (one per table) and checkpoint are written there from the code only when that
+code changed. A run runs the checkpoint, stores one row per check in meta.dq_results and renders
+self-contained HTML Data Docs under reports/data_docs/ (no CDN); GX keeps its own validation results in
+memory only (great_expectations.yml), so nothing accumulates under ge/gx/uncommitted/. Nothing here
+imports GX at module import time.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
 import html
 import importlib.util
 import json
 import os
+import re
 import time
 import uuid
 from collections.abc import Callable
@@ -240,28 +245,66 @@ def _close(ds) -> None:
         engine.dispose()
 
 
+def _parameter(check: Check) -> str:
+    """The GX suite parameter that carries a check's query for the date (letters, digits, `_` only)."""
+    return "q_" + re.sub(r"\W", "_", check.name)
+
+
+def _fingerprint(checks: list[Check]) -> str:
+    """Everything a stored suite is written from; a change (new check, edited query) rewrites it."""
+    spec = [(c.name, c.table, c.reason.value, c.sql, c.description) for c in checks]
+    return hashlib.sha256(json.dumps(spec).encode()).hexdigest()[:16]
+
+
+def _stored_checkpoint(ctx, name: str, wanted: dict[str, str]):
+    """The stored checkpoint `name` if its validation definitions are exactly `wanted` (validation
+    definition name -> suite fingerprint), else None (missing, or written from other code)."""
+    try:
+        checkpoint = ctx.checkpoints.get(name)
+        stored = {vd.name: (vd.suite.meta or {}).get("fingerprint") for vd in checkpoint.validation_definitions}
+    except Exception:  # not stored yet, or unreadable: written again
+        return None
+    return checkpoint if stored == wanted else None
+
+
+def _checkpoint(gx, ctx, ds, target: str, suite: Suite):
+    """The layer's checkpoint for a target. Its suites are date-free — each query is the suite parameter
+    `_parameter(check)`, given for the date at run time — so they are written only when the code in
+    ge/suites/ changed (or the file context is new), not on every run. Validation definitions and the
+    checkpoint are per target (their batches belong to the target's datasource); suites are shared."""
+    name = f"cdm_{target}_{suite.layer}"
+    count_only_expectation(gx)  # registers the expectation class the stored suites name
+    by_table = {t: [c for c in suite.checks if c.table == t] for t in suite.tables}
+    wanted = {f"{target}.{suite.layer}.{t}": _fingerprint(checks) for t, checks in by_table.items()}
+    checkpoint = _stored_checkpoint(ctx, name, wanted)
+    if checkpoint is not None:
+        return checkpoint
+    vds = []
+    for table, checks in by_table.items():
+        expectations = [count_only_expectation(gx)(
+            unexpected_rows_query={"$PARAMETER": _parameter(c)}, description=c.description,
+            meta={"check": c.name, "reason_code": c.reason.value, "query": c.sql})
+            for c in checks]
+        gx_suite = ctx.suites.add_or_update(gx.ExpectationSuite(  # written once, with all its expectations
+            name=f"{suite.layer}.{table}", expectations=expectations,
+            meta={"layer": suite.layer, "table": table, "fingerprint": _fingerprint(checks)}))
+        vds.append(ctx.validation_definitions.add_or_update(gx.ValidationDefinition(
+            name=f"{target}.{suite.layer}.{table}", data=_batch_definition(ds, table), suite=gx_suite)))
+    return ctx.checkpoints.add_or_update(gx.Checkpoint(
+        name=name, validation_definitions=vds, result_format={"result_format": "SUMMARY"}))
+
+
 def run_gx_checkpoint(target: str, suite: Suite, day: dt.date, max_rows: int) -> list[CheckResult]:
-    """Write the layer's suites/validation definitions/checkpoint into the file context and run it."""
+    """Run the layer's checkpoint (written into the file context first when the code changed) for a date."""
     from . import gx_shim
 
     gx = gx_shim.load()
     ctx, ds = _context(gx, target)
+    parameters = {_parameter(c): c.render(day) for c in suite.checks}
+    if len(parameters) != len(suite.checks):
+        raise ConfigError(f"layer {suite.layer}: two check names map to one GX suite parameter")
     try:
-        vds = []
-        for table in suite.tables:
-            name = f"{suite.layer}.{table}"
-            expectations = [count_only_expectation(gx)(
-                unexpected_rows_query=c.render(day), description=c.description,
-                meta={"check": c.name, "reason_code": c.reason.value})
-                for c in suite.checks if c.table == table]
-            gx_suite = ctx.suites.add_or_update(gx.ExpectationSuite(  # written once, with all its expectations
-                name=name, meta={"layer": suite.layer, "table": table}, expectations=expectations))
-            vds.append(ctx.validation_definitions.add_or_update(
-                gx.ValidationDefinition(name=name, data=_batch_definition(ds, table), suite=gx_suite)))
-        checkpoint = ctx.checkpoints.add_or_update(gx.Checkpoint(
-            name=f"cdm_{suite.layer}", validation_definitions=vds,
-            result_format={"result_format": "SUMMARY"}))
-        outcome = checkpoint.run()
+        outcome = _checkpoint(gx, ctx, ds, target, suite).run(expectation_parameters=parameters)
     finally:
         _close(ds)
     by_name = {c.name: c for c in suite.checks}

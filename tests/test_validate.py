@@ -212,6 +212,42 @@ def test_duckdb_shim_makes_gx_work_and_is_needed(tmp_path):
         see._PERSISTED_CONNECTION_DIALECTS = shimmed
 
 
+def test_suites_are_date_free_and_written_only_when_their_code_changes(built_target, tmp_path, monkeypatch):
+    """A run for another date reuses the stored suites, validation definitions and checkpoint (the date
+    reaches each query as a suite parameter); editing a check rewrites them and the edit takes effect; GX
+    writes no validation result files (its results store is in memory)."""
+    import dataclasses
+    import shutil
+
+    gx_dir = tmp_path / "ge"
+    (gx_dir / "gx").mkdir(parents=True)
+    shutil.copy(v.root() / "ge" / "gx" / "great_expectations.yml", gx_dir / "gx")
+    monkeypatch.setenv("DQ_GX_DIR", str(gx_dir))
+    suite = v.load_suite("publish")
+
+    def stored() -> dict[str, str]:
+        return {str(f.relative_to(gx_dir)): f.read_text() for f in sorted((gx_dir / "gx").rglob("*.json"))}
+
+    def statuses(day: dt.date, s: v.Suite = suite) -> dict[str, str]:
+        return {r.check: r.status for r in v.run_gx_checkpoint(built_target, s, day, 5)}
+
+    assert set(statuses(D3).values()) == {v.PASS}
+    written = stored()
+    assert any("checkpoints" in f for f in written) and all("2026-01-03" not in t for t in written.values())
+    before = {f: (gx_dir / f).stat().st_mtime_ns for f in written}
+    # a date with no publish rows: the rows checks fail, so the date reached the queries; nothing rewritten
+    early = statuses(dt.date(2025, 12, 1))
+    assert {k for k, s in early.items() if s == v.FAIL} == {c.name for c in suite.checks if "rows_for_date" in c.name}
+    assert stored() == written and {f: (gx_dir / f).stat().st_mtime_ns for f in written} == before
+    # an edited check is written again and used
+    edited = dataclasses.replace(suite.checks[0], sql="select 1 as always_failing from {batch} where 1 = 1")
+    changed = v.Suite(suite.layer, suite.requires, (edited, *suite.checks[1:]))
+    assert statuses(D3, changed)[edited.name] == v.FAIL
+    assert stored() != written
+    assert statuses(D3)[edited.name] == v.PASS  # and back
+    assert not (gx_dir / "gx" / "uncommitted" / "validations").exists()
+
+
 def test_dq_cli_import_does_not_import_gx():
     import subprocess
     import sys
