@@ -1,21 +1,23 @@
 -- Contacts: one row per contact (customer x cell x package), its latest known status mapped through
 -- seeds/map_contact_status.csv (counts_as_contact), and the cell's flowchart, campaign, control flag
--- and channel. Incremental: a run rewrites only the contacts its load window touched (a new link row or
--- a new status version; the pre-hooks delete their previous rows, by business date and by the restated
--- keys, then the run appends them), so a day's refresh reads the day's link rows, not the link history
--- (the status versions of the touched contacts are still looked up in the whole satellite). The status is
--- the latest version loaded (whatever order dates were loaded in); the cell attribution is the one
--- known when the contact was last touched. After changing a mapping seed: `--full-refresh`.
+-- and channel. Incremental: a run rewrites only the contacts its load window touched — a new link row,
+-- or a status version for a contact delivered on another date (restated; usually none) — through the
+-- `window_replace` strategy (macros/ifl/window_replace.sql). A touched contact's status is the latest of
+-- (a) the status this table already holds for it and (b) the status versions the window loaded, by the
+-- source's change time (effective_from), then load time (on a tie, the satellite's row over the copy),
+-- so a day reads the day's link rows and status versions, never the link or status history. That is
+-- exact because every date's versions pass through this model when the interface layer runs for that
+-- date (`dq run` / `dq backfill` / `dq rerun` do). A first build or `--full-refresh` ranks every
+-- version. The cell attribution is the one known when the contact was last touched. After changing a
+-- mapping seed: `--full-refresh`.
 -- last_change_date: the latest business date that delivered the contact or a status version of it (what
--- the 360 state models read a day's changes by); _loaded_at: when this run wrote the row.
+-- the 360 state models read a day's changes by); status_effective_from / status_load_dts: the change and
+-- load time of the status version shown; _loaded_at: when this run wrote the row.
 {{ config(
     materialized='incremental',
-    incremental_strategy='append',
+    incremental_strategy='window_replace',
+    unique_key='contact_hk',
     on_schema_change='fail',
-    pre_hook=[
-        "{{ cdm.ifl_contact_delete_touched('delivered') }}",
-        "{{ cdm.ifl_contact_delete_touched('restated') }}"
-    ],
     post_hook=[
         "{{ cdm.vault_index(this, 'contact_hk') }}",
         "{{ cdm.vault_index(this, 'contact_date') }}",
@@ -52,9 +54,13 @@ delivered as (
 
 {%- if is_incremental() %}
 
-    restated as (
-        select contact_hk from status_versions
+    window_versions as (
+        select * from status_versions
         where {{ cdm.batch_filter('business_date') }}
+    ),
+
+    restated as (
+        select contact_hk from window_versions
         except
         select contact_hk from delivered
     ),
@@ -66,29 +72,68 @@ delivered as (
         where contacts.contact_hk in (select restated.contact_hk from restated)
     ),
 
+    -- what this table holds for the touched contacts: a rerun's delivered contacts (their link row is
+    -- dated in the window) and the restated ones
+    previous as (
+        select * from {{ this }}
+        where {{ cdm.batch_filter('business_date') }}
+        union all
+        select * from {{ this }}
+        where contact_hk in (select restated.contact_hk from restated)
+    ),
+
+    candidate_versions as (
+        select
+            contact_hk,
+            contact_status_id,
+            effective_from,
+            load_dts,
+            business_date as change_date,
+            1 as from_satellite
+        from window_versions
+        union all
+        select
+            contact_hk,
+            contact_status_id,
+            status_effective_from as effective_from,
+            status_load_dts as load_dts,
+            last_change_date as change_date,
+            0 as from_satellite
+        from previous
+        where contact_status_id is not null
+    ),
+
 {%- else %}
 
     touched_contacts as (
         select * from delivered
     ),
 
-{%- endif %}
+    candidate_versions as (
+        select
+            contact_hk,
+            contact_status_id,
+            effective_from,
+            load_dts,
+            business_date as change_date,
+            1 as from_satellite
+        from status_versions
+    ),
 
-touched as (
-    select contact_hk from touched_contacts
-),
+{%- endif %}
 
 status as (
     select
-        status_versions.contact_hk,
-        status_versions.contact_status_id,
-        max(status_versions.business_date) over (partition by status_versions.contact_hk) as last_status_date,
+        contact_hk,
+        contact_status_id,
+        effective_from,
+        load_dts,
+        max(change_date) over (partition by contact_hk) as last_status_date,
         row_number() over (
-            partition by status_versions.contact_hk
-            order by status_versions.effective_from desc, status_versions.load_dts desc
+            partition by contact_hk
+            order by effective_from desc, load_dts desc, from_satellite desc
         ) as version_rank
-    from status_versions
-    inner join touched on status_versions.contact_hk = touched.contact_hk
+    from candidate_versions
 ),
 
 final as (
@@ -102,6 +147,8 @@ final as (
         contacts.contact_date_time,
         cast(contacts.contact_date_time as date) as contact_date,
         status.contact_status_id,
+        status.effective_from as status_effective_from,
+        status.load_dts as status_load_dts,
         status_map.contact_status_name,
         status_map.counts_as_contact,
         cells.flowchart_hk,
