@@ -14,6 +14,9 @@ Order of work for a date (all in ONE transaction, so a re-ingest replaces the da
 4. the date's partition of each loaded table is replaced, and every file's fingerprint is logged in
    `meta.ldz_files`.
 
+A Parquet file (DESIGN §3) gets its own whole-file checks, then its rows are rendered as the CSV
+contract's text into a temporary CSV that takes step 3 like a delivered CSV (_parquet_as_csv).
+
 Checking a file and bulk-loading it overlap: the checksum/UTF-8 pass runs in a thread while the engine
 reads the file, and the load is undone when a check fails, so the outcome is that of checking first.
 """
@@ -27,6 +30,7 @@ import hashlib
 import io
 import json
 import re
+import tempfile
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -256,6 +260,106 @@ def check_file(contract: TableContract, path: Path, entry: dict | None, res: Tab
     return header
 
 
+
+# --- Parquet input (DESIGN §3: "Parquet with the same columns accepted") --------------------------
+
+def _delivered_file(c: TableContract, folder: Path, entry: dict | None) -> Path:
+    """The file of a table: the manifest's name; unlisted, `<table>.csv`, else `<table>.parquet` if present."""
+    if entry:
+        return folder / entry["file"]
+    parquet = folder / f"{c.table}.parquet"
+    return parquet if not (folder / c.file_name).exists() and parquet.exists() else folder / c.file_name
+
+
+class _HashingSink(io.RawIOBase):
+    """A write-only file that hashes what it writes (the CSV rendering's sha256 without a second pass)."""
+
+    def __init__(self, fh):
+        self.fh, self.sha = fh, hashlib.sha256()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, b) -> int:
+        self.sha.update(b)
+        return self.fh.write(b)
+
+
+def _as_text(column, name: str):
+    """One Parquet column as the CSV contract's text: ISO dates, `YYYY-MM-DD HH:MM:SS` timestamps (a
+    sub-second part is kept, so the row is rejected as BAD_VALUE, never silently rounded), flags as 0/1,
+    numbers as Arrow writes them, NULL stays NULL (an empty field). TypeError for a type with no text
+    form in the contract (lists, structs, maps)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    t = column.type
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        return column
+    if pa.types.is_timestamp(t):  # whole seconds as the contract's shape; a fraction is kept (BAD_VALUE)
+        seconds = pc.cast(column, pa.timestamp("s", t.tz), safe=False)
+        whole = pc.equal(pc.cast(seconds, t), column)
+        return pc.if_else(whole, pc.strftime(seconds, format="%Y-%m-%d %H:%M:%S"),
+                          pc.strftime(column, format="%Y-%m-%d %H:%M:%S"))
+    if pa.types.is_boolean(t):
+        return pc.cast(pc.cast(column, pa.int8()), pa.string())
+    if pa.types.is_nested(t):
+        raise TypeError(f"column {name} is {t}; the contract's columns are scalar values")
+    return pc.cast(column, pa.string())  # ints, decimals, floats, dates, binary (validated as UTF-8)
+
+
+def _parquet_as_csv(c: TableContract, path: Path, entry: dict | None, res: TableResult,
+                    workdir: Path) -> tuple[Path, dict] | None:
+    """A delivered Parquet file: its own whole-file checks (zero bytes, listed in the manifest, sha256,
+    readable — a truncated file has no footer —, exactly the contract's columns), then its rows re-written
+    as the CSV contract (text, RFC 4180, header) under `workdir`, with the manifest entry of that
+    rendering: the CSV path then stages, types and classifies it like any delivered CSV, so the rules,
+    reason codes and rejected lines are the same. None, with `res` failed, when a check fails."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    def fail(code: ReasonCode, msg: str) -> None:
+        res.status, res.reason_code, res.message = "FAILED", code.value, msg
+
+    facts = _scan(path)  # its sha256 and size (the UTF-8 and line facts are a CSV's)
+    res.sha256, res.size_bytes = facts.sha256, facts.size
+    if facts.size == 0:
+        return fail(ReasonCode.EMPTY_FILE, f"{path.name} has zero bytes")
+    if entry is None:
+        return fail(ReasonCode.CHECKSUM_MISMATCH, f"{path.name} is not listed in _manifest.json: cannot verify it")
+    if entry.get("sha256") != facts.sha256:
+        return fail(ReasonCode.CHECKSUM_MISMATCH, f"{path.name} sha256 {facts.sha256[:12]}… differs from the "
+                    f"manifest's {str(entry.get('sha256'))[:12]}…")
+    try:
+        pf = pq.ParquetFile(path)
+    except (pa.ArrowException, OSError) as exc:
+        return fail(ReasonCode.BAD_FORMAT, f"{path.name} is not a readable Parquet file (truncated?): {exc}")
+    names = pf.schema_arrow.names
+    missing = [n for n in c.column_names if n not in names]
+    extra = [n for n in names if n not in c.column_names]
+    if missing or extra or len(set(names)) != len(names):
+        parts = ([f"missing column(s) {', '.join(missing)}"] if missing else []) + (
+            [f"unexpected column(s) {', '.join(extra)}"] if extra else []) + (
+            ["repeated column names"] if len(set(names)) != len(names) else [])
+        return fail(ReasonCode.SCHEMA_MISMATCH, f"{path.name}: " + "; ".join(parts))
+    out = workdir / f"{c.table}.csv"
+    text_schema = pa.schema([(n, pa.string()) for n in names])
+    try:
+        with out.open("wb") as fh:
+            sink = _HashingSink(fh)
+            with pacsv.CSVWriter(sink, text_schema, write_options=pacsv.WriteOptions(
+                    include_header=True, quoting_style="needed")) as writer:
+                for batch in pf.iter_batches(batch_size=1 << 16):
+                    writer.write_batch(pa.record_batch(
+                        [_as_text(batch.column(i), n) for i, n in enumerate(names)], schema=text_schema))
+    except TypeError as exc:
+        return fail(ReasonCode.SCHEMA_MISMATCH, f"{path.name}: {exc}")
+    except (pa.ArrowException, OSError) as exc:
+        return fail(ReasonCode.BAD_FORMAT, f"{path.name} could not be read: {str(exc).splitlines()[0]}")
+    return out, {**entry, "file": out.name, "sha256": sink.sha.hexdigest()}
+
+
 # --- set-based classification -----------------------------------------------------------------------
 
 def _q(name: str) -> str:
@@ -403,6 +507,7 @@ class _Staged:
     res: TableResult
     fast: bool  # PostgreSQL fast path: `_typed_<table>` holds every row, typed, and none is to reject
     classified: bool = False  # Snowflake: `_typed_<table>` is already classified (before the transaction)
+    source_file: str = ""  # the delivered file's name (a Parquet file is staged from its CSV rendering)
 
 
 def _candidate_header(c: TableContract, path: Path) -> list[str] | None:
@@ -668,19 +773,29 @@ def ingest(wh: Warehouse, source: Path, business_date: dt.date, tables: list[str
     ctx = {"date": business_date, "load_id": load_id, "now": now}
     staged: list[_Staged] = []
     try:
-        with ThreadPoolExecutor(max_workers=1) as scanner:
+        with ThreadPoolExecutor(max_workers=1) as scanner, tempfile.TemporaryDirectory(prefix="dq-ingest-") as work:
             for table in wanted:
                 c = CONTRACTS[table]
                 entry = entries.get(table)
-                path = folder / (entry["file"] if entry else c.file_name)
+                path = _delivered_file(c, folder, entry)
                 res = TableResult(table, path.name, "FAILED",
                                   rows_manifest=entry.get("rows") if entry else None)
                 result.tables.append(res)
-                if s := _check_and_stage(wh, c, path, entry, res, scanner):
+                if path.suffix.lower() == ".parquet" and path.exists():
+                    rendered = _parquet_as_csv(c, path, entry, res, Path(work))
+                    if rendered is None:
+                        continue
+                    sha256, size = res.sha256, res.size_bytes
+                    s = _check_and_stage(wh, c, rendered[0], rendered[1], res, scanner)
+                    res.sha256, res.size_bytes = sha256, size  # the delivered file's fingerprint
+                else:
+                    s = _check_and_stage(wh, c, path, entry, res, scanner)
+                if s:
+                    s.source_file = path.name
                     staged.append(s)
         with wh.transaction():
             for s in staged:
-                _load_staged(wh, s.contract, s.path.name, s.header, ctx, s.res, s.fast, s.classified)
+                _load_staged(wh, s.contract, s.source_file, s.header, ctx, s.res, s.fast, s.classified)
             set_window(wh, business_date, business_date)  # a plain `dbt build` now loads this date
             wh.executemany(
                 f"INSERT INTO meta.ldz_files VALUES ({', '.join([wh.param] * 14)})",
