@@ -80,7 +80,8 @@ def run_engine(engine: str, env: dict[str, str], customers: int, days: int,
             loaded = c
             with Warehouse(target) as wh:
                 contacts = int(wh.scalar("select count(*) from rdv.l_contact"))
-            rows.append({"day": c, "history_contacts": contacts, "vault_s": round(vault_s, 2),
+                pairs = int(wh.scalar("select count(*) from c360.campaign_customer_state"))
+            rows.append({"day": c, "history_contacts": contacts, "customer_pairs": pairs, "vault_s": round(vault_s, 2),
                          "refresh_s": round(upper_s, 2), "slowest_models": slowest})
             progress(f"{engine}: day {c}: vault {vault_s:.1f}s, ifl+c360+publish {upper_s:.1f}s "
                      f"({contacts:,} contacts in the vault)")
@@ -110,12 +111,13 @@ def run(engines: tuple[str, ...], customers: int, days: int, progress: Progress 
             "measured_at": dt.datetime.now().replace(microsecond=0).isoformat()}
 
 
-COLUMNS = ("engine", "day", "contacts in vault", "vault day s", "ifl+c360+publish day s", "refresh ÷ vault day",
-           "slowest models of the refresh (s)")
+COLUMNS = ("engine", "day", "contacts in vault", "customer pairs", "vault day s", "ifl+c360+publish day s",
+           "refresh ÷ vault day", "slowest models of the refresh (s)")
 
 
 def table_cells(result: dict) -> list[list[str]]:
-    return [[r["engine"], str(c["day"]), f"{c['history_contacts']:,}", f"{c['vault_s']:.1f}",
+    return [[r["engine"], str(c["day"]), f"{c['history_contacts']:,}", f"{c.get('customer_pairs', 0):,}",
+             f"{c['vault_s']:.1f}",
              f"{c['refresh_s']:.1f}", f"{c['refresh_s'] / c['vault_s']:.2f}",
              ", ".join(f"{name} {secs:.1f}" for name, secs in c.get("slowest_models", [])[:3])]
             for r in result["results"] for c in r["checkpoints"]]
@@ -141,6 +143,8 @@ per engine, built day by day the way `dq build` runs; at each checkpoint day the
 The interface facts (`ifl_contact`, `ifl_response`) are incremental — a day rewrites only the contacts
 and responses its window touched; the 360 state tables (`models/c360/state/`) are refreshed from the
 previous day's state plus the day's changes, and the three 360 tables are built from the state of the day.
+Customer pairs: rows of `campaign_customer_state` (customer × flowchart and customer × campaign) after the
+day — bounded by customers × flowcharts, not by days.
 
 Machine: {m['cpus']} CPUs ({m['cpu_model']}), {m['ram_gib']} GiB RAM, {m['os']}.
 Versions: Python {m['python']}, DuckDB {m['duckdb']}, PostgreSQL {m.get('postgres', '(not run)')}.
