@@ -88,15 +88,31 @@ delivered as (
         where contact_hk in (select restated.contact_hk from restated)
     ),
 
-    candidate_versions as (
-        select
-            contact_hk,
-            contact_status_id,
-            effective_from,
-            load_dts,
-            business_date as change_date,
-            1 as from_satellite
-        from window_versions
+{%- else %}
+
+    -- a first build or --full-refresh: every contact, every status version
+    window_versions as (
+        select * from status_versions
+    ),
+
+    touched_contacts as (
+        select * from delivered
+    ),
+
+{%- endif %}
+
+-- the status versions to rank: the window's and, incrementally, the status each touched contact already
+-- holds here
+candidate_versions as (
+    select
+        contact_hk,
+        contact_status_id,
+        effective_from,
+        load_dts,
+        business_date as change_date,
+        1 as from_satellite
+    from window_versions
+    {%- if is_incremental() %}
         union all
         select
             contact_hk,
@@ -107,26 +123,8 @@ delivered as (
             0 as from_satellite
         from previous
         where contact_status_id is not null
-    ),
-
-{%- else %}
-
-    touched_contacts as (
-        select * from delivered
-    ),
-
-    candidate_versions as (
-        select
-            contact_hk,
-            contact_status_id,
-            effective_from,
-            load_dts,
-            business_date as change_date,
-            1 as from_satellite
-        from status_versions
-    ),
-
-{%- endif %}
+    {%- endif %}
+),
 
 status as (
     select
