@@ -108,6 +108,7 @@ def ingest_cmd(business_date, source, target, tables, as_json):
     Each file is checked against the contract (dbt_project/contracts.py). A file that fails whole
     (missing, empty, wrong delimiter or encoding, wrong columns, checksum, truncated) fails its table
     and loads nothing of it; bad rows go to ldz.ldz_rejects with a reason code and the good rows load.
+    A table may be delivered as CSV or as Parquet with the same columns (the manifest names the file).
     Safe to rerun. Exit 1 when a table failed or a row was rejected.
     """
     res = run_ingest(target, _source_root(source), business_date, list(tables) or None)

@@ -202,6 +202,15 @@ def _header(path: Path) -> list[str]:
     return next(csv.reader(io.StringIO(line)), [])
 
 
+def _column_problems(contract: TableContract, names: list[str]) -> str:
+    """What is wrong with a file's column names against the contract ('' when nothing): SCHEMA_MISMATCH."""
+    missing = [c for c in contract.column_names if c not in names]
+    extra = [c for c in names if c not in contract.column_names]
+    return "; ".join(([f"missing column(s) {', '.join(missing)}"] if missing else [])
+                     + ([f"unexpected column(s) {', '.join(extra)}"] if extra else [])
+                     + (["repeated column names"] if len(set(names)) != len(names) else []))
+
+
 def check_file(contract: TableContract, path: Path, entry: dict | None, res: TableResult,
                facts: _FileFacts | None = None) -> list[str] | None:
     """Whole-file checks. Returns the header (column order) when the file may load; else marks `res`.
@@ -233,18 +242,9 @@ def check_file(contract: TableContract, path: Path, entry: dict | None, res: Tab
         found = next(d for d in OTHER_DELIMITERS if d in header[0])
         fail(ReasonCode.BAD_FORMAT, f"{path.name} is delimited by {found!r}, the contract says ','")
         return None
-    expected = contract.column_names
-    missing = [c for c in expected if c not in header]
-    extra = [c for c in header if c not in expected]
-    if missing or extra or len(set(header)) != len(header):
-        parts = []
-        if missing:
-            parts.append(f"missing column(s) {', '.join(missing)}")
-        if extra:
-            parts.append(f"unexpected column(s) {', '.join(extra)}")
-        if len(set(header)) != len(header):
-            parts.append("repeated column names")
-        fail(ReasonCode.SCHEMA_MISMATCH, f"{path.name}: " + "; ".join(parts))
+    problems = _column_problems(contract, header)
+    if problems:
+        fail(ReasonCode.SCHEMA_MISMATCH, f"{path.name}: {problems}")
         return None
     rows_manifest = entry.get("rows")
     if entry.get("sha256") != facts.sha256:
@@ -258,7 +258,6 @@ def check_file(contract: TableContract, path: Path, entry: dict | None, res: Tab
                  f"{str(entry.get('sha256'))[:12]}…")
         return None
     return header
-
 
 
 # --- Parquet input (DESIGN §3: "Parquet with the same columns accepted") --------------------------
@@ -336,13 +335,9 @@ def _parquet_as_csv(c: TableContract, path: Path, entry: dict | None, res: Table
     except (pa.ArrowException, OSError) as exc:
         return fail(ReasonCode.BAD_FORMAT, f"{path.name} is not a readable Parquet file (truncated?): {exc}")
     names = pf.schema_arrow.names
-    missing = [n for n in c.column_names if n not in names]
-    extra = [n for n in names if n not in c.column_names]
-    if missing or extra or len(set(names)) != len(names):
-        parts = ([f"missing column(s) {', '.join(missing)}"] if missing else []) + (
-            [f"unexpected column(s) {', '.join(extra)}"] if extra else []) + (
-            ["repeated column names"] if len(set(names)) != len(names) else [])
-        return fail(ReasonCode.SCHEMA_MISMATCH, f"{path.name}: " + "; ".join(parts))
+    problems = _column_problems(c, names)
+    if problems:
+        return fail(ReasonCode.SCHEMA_MISMATCH, f"{path.name}: {problems}")
     out = workdir / f"{c.table}.csv"
     text_schema = pa.schema([(n, pa.string()) for n in names])
     try:

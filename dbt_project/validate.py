@@ -285,11 +285,12 @@ def _checkpoint(gx, ctx, ds, target: str, suite: Suite):
             unexpected_rows_query={"$PARAMETER": _parameter(c)}, description=c.description,
             meta={"check": c.name, "reason_code": c.reason.value, "query": c.sql})
             for c in checks]
+        vd_name = f"{target}.{suite.layer}.{table}"
         gx_suite = ctx.suites.add_or_update(gx.ExpectationSuite(  # written once, with all its expectations
             name=f"{suite.layer}.{table}", expectations=expectations,
-            meta={"layer": suite.layer, "table": table, "fingerprint": _fingerprint(checks)}))
+            meta={"layer": suite.layer, "table": table, "fingerprint": wanted[vd_name]}))
         vds.append(ctx.validation_definitions.add_or_update(gx.ValidationDefinition(
-            name=f"{target}.{suite.layer}.{table}", data=_batch_definition(ds, table), suite=gx_suite)))
+            name=vd_name, data=_batch_definition(ds, table), suite=gx_suite)))
     return ctx.checkpoints.add_or_update(gx.Checkpoint(
         name=name, validation_definitions=vds, result_format={"result_format": "SUMMARY"}))
 
