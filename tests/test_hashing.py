@@ -23,6 +23,9 @@ CASES = [
     ("blank", ["'   '"]),
     ("null", ["cast(null as varchar)"]),
     ("unicode", ["'Müller Zoë é ß Łukasz'"]),
+    ("upper_ascii_lower_unicode", ["'MÜLLER ZOË é ß'"]),
+    ("only_unicode_lower", ["'é ß ł'"]),
+    ("already_upper", ["'ÉCOLE C0000042'"]),
     ("tab_is_kept", ["'\tx '"]),
     ("delimiter_inside", ["'a||b'"]),
     ("null_marker_inside", ["'^^'"]),
@@ -38,7 +41,8 @@ CASES = [
 # what each SQL literal is as text (the value the rule hashes)
 TEXT = {
     "'C0000042'": "C0000042", "'  c0000042 '": "  c0000042 ", "''": "", "'   '": "   ",
-    "cast(null as varchar)": None, "'Müller Zoë é ß Łukasz'": "Müller Zoë é ß Łukasz", "'\tx '": "\tx ",
+    "cast(null as varchar)": None, "'Müller Zoë é ß Łukasz'": "Müller Zoë é ß Łukasz",
+    "'MÜLLER ZOË é ß'": "MÜLLER ZOË é ß", "'é ß ł'": "é ß ł", "'ÉCOLE C0000042'": "ÉCOLE C0000042", "'\tx '": "\tx ",
     "'a||b'": "a||b", "'^^'": "^^", "'O''Brien'": "O'Brien", "'C1'": "C1", "'1001'": "1001", "'c1'": "c1",
     "cast(42 as bigint)": "42", "cast('2026-01-31' as date)": "2026-01-31",
     "cast('2026-01-31 23:59:58' as timestamp)": "2026-01-31 23:59:58", "cast(12.5 as decimal(18, 2))": "12.50",
@@ -65,7 +69,7 @@ def reference_hash_diff(values_by_column: dict[str, str | None]) -> str:
     return hashlib.md5(DELIM.join(parts).encode()).hexdigest()
 
 
-def _compiled_sql() -> str:
+def _compiled_sql(target: str) -> str:
     selects = []
     for label, parts in CASES:
         cols = [f"c{i}" for i in range(len(parts))]
@@ -74,17 +78,13 @@ def _compiled_sql() -> str:
         inner = ", ".join(f"{p} as {c}" for p, c in zip(parts, cols, strict=True))
         selects.append(f"select '{label}' as label, {key} as hk, {diff} as hd from (select {inner}) as t")
     inline = "\nunion all\n".join(selects)
-    outcome = dbt.run(dbt.build_argv("compile", extra=["--inline", inline, "--quiet"]))
+    outcome = dbt.run(dbt.build_argv("compile", target=target, extra=["--inline", inline, "--quiet"]))
     assert outcome.success, outcome.error
     return outcome.compiled
 
 
-@pytest.fixture(scope="module")
-def golden_sql() -> str:
-    return _compiled_sql()
-
-
-def test_hash_keys_and_diffs_are_golden_on_every_engine(golden_sql, target):
+def test_hash_keys_and_diffs_are_golden_on_every_engine(target):
+    golden_sql = _compiled_sql(target)  # compiled for the engine: the macros dispatch per engine
     with Warehouse(target) as wh:
         got = {label: (hk, hd) for label, hk, hd in wh.query(golden_sql)}
     for label, parts in CASES:
