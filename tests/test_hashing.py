@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import hashlib
 
-import pytest
-
 from dbt_project import dbt
 from dbt_project.warehouse import Warehouse
 
