@@ -1,7 +1,7 @@
 {#- Upper-case the ASCII letters of a text expression; every other character is kept as it is.
-    translate() is the portable definition, but it is the costliest part of a hash key (DuckDB and
-    PostgreSQL: 2-3x the MD5 itself), so the engines that can do the same faster do. Same bytes on
-    every engine: tests/test_hashing.py. -#}
+    translate() is the portable definition, but it is the costliest part of a hash key (on DuckDB and
+    PostgreSQL several times the MD5 itself), so the engines that can do the same faster do. Same
+    bytes on every engine: tests/test_hashing.py. -#}
 {% macro ascii_upper(expr) -%}
     {{ return(adapter.dispatch('ascii_upper', 'cdm')(expr)) }}
 {%- endmacro %}
