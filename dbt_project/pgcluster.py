@@ -154,10 +154,11 @@ def _admin(env: dict[str, str]):
 
 
 def recreate_database(env: dict[str, str], name: str, template: str | None = None) -> str:
-    """Drop and create database `name` (a copy of `template` when given); returns the server version."""
+    """Drop and create database `name` (a copy of `template` when given); returns the server version.
+    The drop ends any session still connected to `name` (PostgreSQL 13+)."""
     con = _admin(env)
     with con.cursor() as cur:
-        cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         cur.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
         cur.execute("SHOW server_version")
         version = cur.fetchone()[0]

@@ -3,6 +3,13 @@
 PostgreSQL is a real server: a throwaway cluster from the machine's binaries (started as the
 `postgres` user when we are root) or the server named by POSTGRES_* env vars. If neither is
 possible the suite fails loudly with instructions; it never skips.
+
+dbt re-parses the whole project (~2.5 s) whenever the connection settings differ from its last parse
+in the target path, or the target does. So a fresh warehouse keeps the same connection settings on
+each engine — DuckDB: the same path `<session tmp>/duckdb/cdm.duckdb`, a symlink moved to the test's
+own directory; PostgreSQL: the same database name, dropped and created again — and each engine has
+its own dbt target path in the session's tmp dir. Only one warehouse per engine is current at a time,
+as before: the target name reaches the newest.
 """
 
 from __future__ import annotations
@@ -40,15 +47,35 @@ def target_env(request, tmp_path, monkeypatch):
     """Point the `dev`, `postgres` or `snowflake` target at a fresh, empty warehouse; returns the target name."""
 
     def make(engine: str) -> str:
+        use_dbt_target_path(request, monkeypatch, engine)
         if engine == "duckdb":
-            path = tmp_path / f"wh{next(_db_counter)}.duckdb"
-            monkeypatch.setenv("DQ_DUCKDB_PATH", str(path))
-            return "dev"
+            return _point_duckdb_at(request, monkeypatch, tmp_path / f"wh{next(_db_counter)}")
         if engine == "snowflake":
             return _snowflake_emulator(request, monkeypatch, tmp_path / f"sf{next(_db_counter)}")
-        return _fresh_pg_database(request, monkeypatch, f"cdm_test_{os.getpid()}_{next(_db_counter)}")
+        return _fresh_pg_database(request, monkeypatch, PG_TEST_DB)
 
     return make
+
+
+PG_TEST_DB = f"cdm_test_{os.getpid()}"  # every test's fresh PostgreSQL warehouse has this name (see above)
+
+
+def use_dbt_target_path(request, mp, engine: str) -> None:
+    """The engine's own dbt target path for this session (its partial parse survives the other engines' runs)."""
+    base = request.getfixturevalue("tmp_path_factory").getbasetemp()
+    mp.setenv("DBT_TARGET_PATH", str(base / f"dbt-target-{engine}"))
+
+
+def _point_duckdb_at(request, mp, directory: Path) -> str:
+    """Make `directory` (created if missing) the home of the `dev` target's warehouse, reached through
+    the session's one DuckDB path: `<session tmp>/duckdb` is a symlink moved to `directory`. Returns "dev"."""
+    directory.mkdir(parents=True, exist_ok=True)
+    link = request.getfixturevalue("tmp_path_factory").getbasetemp() / "duckdb"
+    staged = link.with_name(f"duckdb.{next(_db_counter)}")
+    staged.symlink_to(directory, target_is_directory=True)
+    os.replace(staged, link)  # atomic: the path never dangles
+    mp.setenv("DQ_DUCKDB_PATH", str(link / "cdm.duckdb"))
+    return "dev"
 
 
 def _snowflake_emulator(request, mp, db_dir: Path) -> str:
@@ -140,7 +167,8 @@ def built_templates(tmp_path_factory, clean_extract):
         if engine in cache:
             return cache[engine]
         with pytest.MonkeyPatch.context() as mp:
-            if engine == "duckdb":
+            use_dbt_target_path(request, mp, engine)
+            if engine == "duckdb":  # its own path, not the session's symlink (a test may be using that)
                 template = tmp_path_factory.mktemp("built") / "template.duckdb"
                 mp.setenv("DQ_DUCKDB_PATH", str(template))
                 target = "dev"
@@ -165,11 +193,12 @@ def built_target(request, engine, built_templates, tmp_path, monkeypatch) -> str
     """A private copy of the session's built warehouse on the parametrised engine (corrupt it freely);
     returns the dbt target name that reaches it."""
     template = built_templates(engine, request)
+    use_dbt_target_path(request, monkeypatch, engine)
     if engine == "duckdb":
         import shutil
 
-        path = tmp_path / f"built{next(_db_counter)}.duckdb"
-        shutil.copyfile(template, path)
-        monkeypatch.setenv("DQ_DUCKDB_PATH", str(path))
-        return "dev"
-    return _fresh_pg_database(request, monkeypatch, f"cdm_test_{os.getpid()}_{next(_db_counter)}", template)
+        directory = tmp_path / f"built{next(_db_counter)}"
+        directory.mkdir()
+        shutil.copyfile(template, directory / "cdm.duckdb")
+        return _point_duckdb_at(request, monkeypatch, directory)
+    return _fresh_pg_database(request, monkeypatch, PG_TEST_DB, template)
