@@ -38,8 +38,12 @@ $(AIRFLOW_STAMP): orchestration/constraints.txt
 
 airflow: $(AIRFLOW_STAMP)  ## Airflow 3 in orchestration/.venv (see orchestration/README.md)
 
+# The suite in PYTEST_WORKERS processes (pytest-xdist), a test file per worker at a time: each worker
+# has its own PostgreSQL cluster, warehouses and tmp dir (tests/conftest.py). PYTEST_WORKERS=0: one process.
+PYTEST_WORKERS ?= 2
+
 pytest: $(STAMP) $(AIRFLOW_STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile
 
 bench: $(STAMP)  ## benchmarks at 1M customers; prints ratios and records them in docs/benchmarks.md
 	$(BIN)/dq bench --record; ldz=$$?; $(BIN)/dq bench-vault --record; vault=$$?; \

@@ -123,17 +123,20 @@ def start(dbname: str = "cdm") -> Cluster:
         except LookupError as exc:
             raise PostgresUnavailable("running as root and there is no `postgres` user: " + INSTALL_HINT) from exc
     datadir = base / "data"
-    port = _free_port()
     run = lambda args: subprocess.run([*as_user, *args], capture_output=True, text=True, check=False)  # noqa: E731
     out = run([str(bindir / "initdb"), "-D", str(datadir), "-U", "postgres", "-A", "trust", "-E", "UTF8",
                "--no-locale", "--no-sync"])
     if out.returncode:
         raise PostgresUnavailable(f"initdb failed: {out.stderr.strip()}")
-    opts = (f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off "
-            "-c full_page_writes=off -c max_wal_size=4GB -c shared_buffers=512MB -c work_mem=64MB "
-            "-c maintenance_work_mem=256MB")
-    out = run([str(bindir / "pg_ctl"), "-D", str(datadir), "-o", opts, "-l", str(base / "server.log"), "-w",
-               "start"])
+    for _attempt in range(3):  # another process (e.g. a second pytest worker) may take the port first
+        port = _free_port()
+        opts = (f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off "
+                "-c full_page_writes=off -c max_wal_size=4GB -c shared_buffers=512MB -c work_mem=64MB "
+                "-c maintenance_work_mem=256MB")
+        out = run([str(bindir / "pg_ctl"), "-D", str(datadir), "-o", opts, "-l", str(base / "server.log"), "-w",
+                   "start"])
+        if not out.returncode:
+            break
     if out.returncode:
         log = (base / "server.log").read_text() if (base / "server.log").exists() else ""
         raise PostgresUnavailable(f"pg_ctl start failed: {out.stderr.strip()} {log[-2000:]}")

@@ -32,6 +32,26 @@ SNOWFLAKE_ENV = {"SNOWFLAKE_ACCOUNT": "emulator", "SNOWFLAKE_USER": "cdm", "SNOW
                  "SNOWFLAKE_DATABASE": "CDM"}
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _session_outputs(tmp_path_factory):
+    """What the code under test writes by default into the checkout goes to this session's tmp dir
+    instead (sessions running side by side, e.g. pytest-xdist's workers, never share a file): GX's
+    file context, run evidence, dbt's logs and its default target path."""
+    import shutil
+
+    from dbt_project.project import root
+
+    base = tmp_path_factory.getbasetemp()
+    (base / "ge" / "gx").mkdir(parents=True)
+    shutil.copyfile(root() / "ge" / "gx" / "great_expectations.yml", base / "ge" / "gx" / "great_expectations.yml")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DQ_GX_DIR", str(base / "ge"))
+        mp.setenv("DQ_EVIDENCE_DIR", str(base / "evidence"))
+        mp.setenv("DBT_LOG_PATH", str(base / "dbt-logs"))
+        mp.setenv("DBT_TARGET_PATH", str(base / "dbt-target"))
+        yield
+
+
 @pytest.fixture(scope="session")
 def pg_cluster():
     try:
