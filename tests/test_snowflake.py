@@ -1,8 +1,9 @@
 """The Snowflake target on its emulator (fakesnow, in-process): the same dbt project builds every layer
 on dbt-snowflake and gives the vault and the 360 numbers the DuckDB build gives for the same LDZ rows;
 `dq`'s warehouse connection and `dq validate` (GX through snowflake-sqlalchemy) run against it, `dq run` and
-`dq backfill` load the extract end to end, and the operations (dates, alerts, healthcheck, smoke, ml score,
-rerun, runs, plan, backfill --dry-run, release) run on copies of the session's build, each with a failure path.
+`dq backfill` load the extract end to end, and the operations (dates, alerts, healthcheck, smoke, ml score
+and the ml layer's build, rerun, runs, plan, backfill --dry-run, release) run on copies of the session's build,
+each with a failure path.
 
 How the emulator is reached: `fakesnow.patch(db_path=...)` replaces `snowflake.connector.connect` in
 this process, so everything that connects through the connector in-process reaches it — dq's `Warehouse`,
@@ -441,7 +442,7 @@ def test_dq_smoke_passes_read_only_and_fails_on_a_dropped_publish_table(snowflak
     assert evidence["reason_code"] == "SMOKE_FAILED" and evidence["downstream_decision"] == "hold"
 
 
-def test_dq_ml_score_writes_the_scores_on_the_emulator(snowflake_target):
+def test_dq_ml_score_and_the_ml_layer_build_on_the_emulator(snowflake_target, monkeypatch):
     res = _cli("ml", "score", "--date", "2026-01-03", "--json")
     assert res.exit_code == 0, res.output[-3000:]
     runs = {r["model_name"]: r for r in _doc(res)["runs"]}
@@ -461,6 +462,18 @@ def test_dq_ml_score_writes_the_scores_on_the_emulator(snowflake_target):
             2 * customers
     stale = _cli("ml", "score", "--date", "2026-01-05")  # published only through 2026-01-03
     assert stale.exit_code == 2, stale.output
+
+    # the ml layer's dbt build (what `dq run` does after scoring): the vault ingests the scores and
+    # Customer 360 carries them to the publish layer
+    from dbt_project.build import build
+
+    monkeypatch.setenv("DBT_EXCLUDE_RESOURCE_TYPES", "unit_test")  # an emulator limit (module docstring)
+    built = build("snowflake", D3, D3, select=["tag:ml+"])
+    assert built.success, [(n["name"], n["message"]) for n in built.failed_nodes] or built.error
+    with Warehouse(snowflake_target) as wh:
+        assert wh.scalar("select count(distinct customer_hk) from rdv.s_customer_ml_score "
+                         "where model_name = 'response_propensity'") == customers
+        assert wh.scalar("select count(response_propensity_score) from cdm_publish.customer_360_v1") == customers
 
 
 def test_dq_rerun_runs_plan_and_run_failed_on_the_emulator(snowflake_target, tmp_path, monkeypatch):
