@@ -214,6 +214,26 @@ def test_validate_passes_every_layer_on_the_emulator_and_stores_results(snowflak
     assert v.validate(snowflake_target, "rdv", D1, docs_dir=tmp_path).ok  # date-scoped: an earlier date
 
 
+def test_dq_docs_builds_the_offline_site_on_the_emulator(snowflake_target, tmp_path):
+    """`dq docs` there: dbt's static lineage site (manifest and the emulator's catalog inlined) and the Data
+    Docs of a validation run on the emulator, linked from one index. The emulator's catalog lacks some views
+    DuckDB's has (the IFL views among them; not investigated): the site still shows them from the manifest."""
+    from dbt_project.health import dbt_target_path
+    from dbt_project.site import build_site
+
+    run = v.validate(snowflake_target, "publish", D3, docs_dir=tmp_path / "dd")
+    res = build_site(snowflake_target, tmp_path / "site", data_docs_dir=tmp_path / "dd")
+    index = res.index.read_text()
+    assert 'href="lineage/index.html"' in index and f'href="data_docs/{run.run_id}.html"' in index
+    assert (tmp_path / "site" / "data_docs" / f"{run.run_id}.html").exists()
+    lineage = res.lineage.read_text()
+    assert "customer_360_v1" in lineage and "ldz_ua_contacthistory" in lineage
+    catalog = json.loads((dbt_target_path() / "catalog.json").read_text())  # what the site inlined
+    for node in ("model.cdm.pub_customer_360.v1", "model.cdm.customer_360", "model.cdm.l_contact"):
+        assert catalog["nodes"][node]["columns"], node  # the publish view, a 360 table, a vault link
+    assert '"model.cdm.pub_customer_360.v1": {"metadata"' in lineage
+
+
 def _corruptions() -> dict:
     from test_validate import CORRUPTIONS  # the same corruptions as on DuckDB and PostgreSQL
 
