@@ -4,8 +4,9 @@ PostgreSQL is a real server: a throwaway cluster from the machine's binaries (st
 `postgres` user when we are root) or the server named by POSTGRES_* env vars. If neither is
 possible the suite fails loudly with instructions; it never skips.
 
-dbt re-parses the whole project (~2.5 s) whenever the connection settings differ from its last parse
-in the target path, or the target does. So a fresh warehouse keeps the same connection settings on
+dbt re-parses the whole project whenever the connection settings differ from its last parse in the
+target path, or the target does (measured: 191 full parses in one run of the suite before, 20 after,
+~75 s less). So a fresh warehouse keeps the same connection settings on
 each engine — DuckDB: the same path `<session tmp>/duckdb/cdm.duckdb`, a symlink moved to the test's
 own directory; PostgreSQL: the same database name, dropped and created again — and each engine has
 its own dbt target path in the session's tmp dir. Only one warehouse per engine is current at a time,
