@@ -358,7 +358,10 @@ def demo_cmd(customers, days, seed, out, target):
     generate → ingest (LDZ) → dbt build RDV → IFL → 360 → publish (one invocation for the range)
     → ML scoring of the last date (cdm_ingest) → the vault ingests the scores, Customer 360 enriched
     → Great Expectations validates every layer → rows per layer and the top rows of each 360 table.
-    Safe to rerun: each date's LDZ partition is replaced, never duplicated. Exit 1 if any step fails.
+    Safe to rerun with the same options: each date's LDZ partition is replaced, never duplicated. Another
+    extract (other --customers/--days/--seed) needs a fresh warehouse (`make clean`, or DQ_DUCKDB_PATH):
+    the insert-only vault keeps the first extract's rows and the reconciliation checks fail.
+    Exit 1 if any step fails (too small an extract cannot train the ML models: ZERO_ROWS).
     """
     from . import demo
 
@@ -1043,7 +1046,9 @@ def entry() -> None:
     without Python's finalization. DuckDB 2.0's bindings print dozens of "nanobind: leaked ..." lines at
     interpreter exit once GX's SQLAlchemy dialect has imported DuckDB's type constants: harmless, but it
     buries the command's own output. By then every file and connection is closed; logs and the standard
-    streams are flushed first, and the exit code is the command's."""
+    streams are flushed first, and the exit code is the command's. multiprocessing's own exit handler runs
+    first (it would run at a normal exit): it releases the semaphores dbt created, which the resource
+    tracker would otherwise report as leaked."""
     try:
         main()
         code = 0
@@ -1054,7 +1059,9 @@ def entry() -> None:
     if "great_expectations" in sys.modules:
         import logging
         import os
+        from multiprocessing import util as mp_util
 
+        mp_util._exit_function()
         logging.shutdown()
         sys.stdout.flush()
         sys.stderr.flush()

@@ -129,13 +129,19 @@ def run(target: str | None, customers: int, days: int, seed: int, out: Path, con
         return result
 
     _step(console, 4, f"ML scoring[/] of {last}: train on cdm_publish, write back to cdm_ingest")
-    scored = ml.score(target, last)
-    for run_ in scored.runs:
-        console.print(f"  {run_.model_name} ({run_.model_version}): AUC {run_.auc:.3f} on a {run_.holdout_rows}-row "
-                      f"holdout, {run_.scored_rows:,} customers scored")
-
-    _step(console, 5, "enrichment[/]: the vault ingests the scores, Customer 360 and publish are refreshed")
-    _dbt_step(console, result, build(target, last, last, select=["tag:ml+"]), f"dbt build tag:ml+ {last}")
+    try:
+        scored = ml.score(target, last)
+    except ml.MlDataError as exc:  # too small an extract to train on: say so, the other steps still report
+        console.print(f"  [red]not scored:[/] [{exc.reason.value}] {exc}. A larger extract trains: "
+                      "`dq demo` (5,000 customers x 7 days)")
+        result.problems.append(f"ML scoring: {exc.reason.value}")
+        scored = None
+    if scored:
+        for run_ in scored.runs:
+            console.print(f"  {run_.model_name} ({run_.model_version}): AUC {run_.auc:.3f} on a "
+                          f"{run_.holdout_rows}-row holdout, {run_.scored_rows:,} customers scored")
+        _step(console, 5, "enrichment[/]: the vault ingests the scores, Customer 360 and publish are refreshed")
+        _dbt_step(console, result, build(target, last, last, select=["tag:ml+"]), f"dbt build tag:ml+ {last}")
 
     _step(console, 6, f"validate[/] every layer with Great Expectations for {last}")
     checked = validate(target, "all", last, progress=lambda m: console.print(f"  {m}"))
