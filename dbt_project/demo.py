@@ -136,7 +136,7 @@ def run(target: str | None, customers: int, days: int, seed: int, out: Path, con
                       "`dq demo` (5,000 customers x 7 days)")
         result.problems.append(f"ML scoring: {exc.reason.value}")
         scored = None
-    if scored:
+    if scored is not None:
         for run_ in scored.runs:
             console.print(f"  {run_.model_name} ({run_.model_version}): AUC {run_.auc:.3f} on a "
                           f"{run_.holdout_rows}-row holdout, {run_.scored_rows:,} customers scored")

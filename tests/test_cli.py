@@ -90,6 +90,7 @@ def test_demo_runs_end_to_end(target_env, tmp_path):
         assert wh.scalar("select count(response_propensity_score) from cdm_publish.customer_360_v1") == 400
 
 
+@pytest.mark.slow
 def test_demo_on_too_small_an_extract_says_why_it_cannot_score_and_exits_1(target_env, tmp_path):
     target = target_env("duckdb")
     res = invoke("demo", "--customers", "60", "--days", "2", "--out", str(tmp_path / "x"), "--target", target)
