@@ -6,6 +6,7 @@ If POSTGRES_HOST is set, an existing server is used instead and nothing is start
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
@@ -98,7 +99,9 @@ def _create_db(c: Cluster) -> None:
     with con.cursor() as cur:
         cur.execute("select 1 from pg_database where datname = %s", (c.dbname,))
         if not cur.fetchone():
-            cur.execute(f'CREATE DATABASE "{c.dbname}"')
+            # another process (a second test worker on the same server) may create it meanwhile
+            with contextlib.suppress(psycopg2.errors.DuplicateDatabase):
+                cur.execute(f'CREATE DATABASE "{c.dbname}"')
     con.close()
 
 
