@@ -49,9 +49,6 @@ def shim_applied() -> bool:
 def load() -> ModuleType:
     """Import great_expectations (checked version, DuckDB shim applied, quiet) and return it."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
-    # importing GX loads every installed SQLAlchemy dialect; the Snowflake connector's vendored `requests`
-    # then warns that it does not know urllib3 2.7 (harmless; the snowflake target's tests run with it)
-    warnings.filterwarnings("ignore", message=r"urllib3 .* doesn't match a supported version")
     import great_expectations as gx
 
     if gx.__version__ != GX_VERSION:
