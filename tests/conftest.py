@@ -38,19 +38,25 @@ def _session_outputs(tmp_path_factory):
     """What the code under test writes by default into the checkout goes to this session's tmp dir
     instead (sessions running side by side, e.g. pytest-xdist's workers, never share a file): GX's
     file context, run evidence, dbt's logs and its default target path."""
-    import shutil
-
-    from dbt_project.project import root
-
     base = tmp_path_factory.getbasetemp()
-    (base / "ge" / "gx").mkdir(parents=True)
-    shutil.copyfile(root() / "ge" / "gx" / "great_expectations.yml", base / "ge" / "gx" / "great_expectations.yml")
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("DQ_GX_DIR", str(base / "ge"))
+        mp.setenv("DQ_GX_DIR", str(private_gx_context(base / "ge")))
         mp.setenv("DQ_EVIDENCE_DIR", str(base / "evidence"))
         mp.setenv("DBT_LOG_PATH", str(base / "dbt-logs"))
         mp.setenv("DBT_TARGET_PATH", str(base / "dbt-target"))
         yield
+
+
+def private_gx_context(directory: Path) -> Path:
+    """`directory` made a fresh GX file context (the repo's ge/gx/great_expectations.yml, nothing else) for
+    DQ_GX_DIR; returns it."""
+    import shutil
+
+    from dbt_project.project import root
+
+    (directory / "gx").mkdir(parents=True)
+    shutil.copyfile(root() / "ge" / "gx" / "great_expectations.yml", directory / "gx" / "great_expectations.yml")
+    return directory
 
 
 @pytest.fixture(scope="session")

@@ -34,7 +34,6 @@ from click.testing import CliRunner
 from dbt_project import dbt
 from dbt_project import validate as v
 from dbt_project.cli import main
-from dbt_project.project import root
 from dbt_project.warehouse import ConnectionFailed, Warehouse
 
 SNOWFLAKE_ENV = {"SNOWFLAKE_ACCOUNT": "emulator", "SNOWFLAKE_USER": "cdm", "SNOWFLAKE_PASSWORD": "emulator",
@@ -64,11 +63,10 @@ def _set_env(mp: pytest.MonkeyPatch, gx_dir: Path) -> None:
 
 @pytest.fixture(scope="session")
 def gx_dir(tmp_path_factory) -> Path:
-    """A private copy of the GX file context (ge/gx/great_expectations.yml)."""
-    out = tmp_path_factory.mktemp("ge")
-    (out / "gx").mkdir()
-    shutil.copyfile(root() / "ge" / "gx" / "great_expectations.yml", out / "gx" / "great_expectations.yml")
-    return out
+    """A private GX file context (the emulator's datasource is added to it, not to the session's)."""
+    from conftest import private_gx_context
+
+    return private_gx_context(tmp_path_factory.mktemp("ge"))
 
 
 def _copy_landing_zone(source: Warehouse, cur) -> int:

@@ -217,11 +217,10 @@ def test_suites_are_date_free_and_written_only_when_their_code_changes(built_tar
     reaches each query as a suite parameter); editing a check rewrites them and the edit takes effect; GX
     writes no validation result files (its results store is in memory)."""
     import dataclasses
-    import shutil
 
-    gx_dir = tmp_path / "ge"
-    (gx_dir / "gx").mkdir(parents=True)
-    shutil.copy(v.root() / "ge" / "gx" / "great_expectations.yml", gx_dir / "gx")
+    from conftest import private_gx_context
+
+    gx_dir = private_gx_context(tmp_path / "ge")
     monkeypatch.setenv("DQ_GX_DIR", str(gx_dir))
     suite = v.load_suite("publish")
 
