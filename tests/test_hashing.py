@@ -25,6 +25,7 @@ CASES = [
     ("only_unicode_lower", ["'é ß ł'"]),
     ("already_upper", ["'ÉCOLE C0000042'"]),
     ("tab_is_kept", ["'\tx '"]),
+    ("unicode_spaces_are_kept", ["'\u00a0c1\u3000'"]),  # no-break and ideographic space: not ' '
     ("delimiter_inside", ["'a||b'"]),
     ("null_marker_inside", ["'^^'"]),
     ("quote_inside", ["'O''Brien'"]),
@@ -41,6 +42,7 @@ TEXT = {
     "'C0000042'": "C0000042", "'  c0000042 '": "  c0000042 ", "''": "", "'   '": "   ",
     "cast(null as varchar)": None, "'Müller Zoë é ß Łukasz'": "Müller Zoë é ß Łukasz",
     "'MÜLLER ZOË é ß'": "MÜLLER ZOË é ß", "'é ß ł'": "é ß ł", "'ÉCOLE C0000042'": "ÉCOLE C0000042", "'\tx '": "\tx ",
+    "'\u00a0c1\u3000'": "\u00a0c1\u3000",
     "'a||b'": "a||b", "'^^'": "^^", "'O''Brien'": "O'Brien", "'C1'": "C1", "'1001'": "1001", "'c1'": "c1",
     "cast(42 as bigint)": "42", "cast('2026-01-31' as date)": "2026-01-31",
     "cast('2026-01-31 23:59:58' as timestamp)": "2026-01-31 23:59:58", "cast(12.5 as decimal(18, 2))": "12.50",

@@ -11,7 +11,7 @@
 {% macro default__hash_diff(columns) -%}
     {%- set parts = [] -%}
     {%- for col in columns -%}
-        {%- do parts.append("coalesce(nullif(trim(" ~ cdm.hash_text(col) ~ "), ''), '" ~ var('hash_null') ~ "')") -%}
+        {%- do parts.append("coalesce(nullif(" ~ cdm.trim_spaces(cdm.hash_text(col)) ~ ", ''), '" ~ var('hash_null') ~ "')") -%}
     {%- endfor -%}
     md5({{ parts | join(" || '" ~ var('hash_delimiter') ~ "' || ") }})
 {%- endmacro %}

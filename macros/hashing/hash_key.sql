@@ -16,7 +16,7 @@
     {%- set parts = [] -%}
     {%- set blanks = [] -%}
     {%- for col in columns -%}
-        {%- set text = "trim(" ~ cdm.hash_text(col) ~ ")" -%}
+        {%- set text = cdm.trim_spaces(cdm.hash_text(col)) -%}
         {%- do parts.append("coalesce(nullif(" ~ cdm.ascii_upper(text) ~ ", ''), '" ~ var('hash_null') ~ "')") -%}
         {%- do blanks.append("nullif(" ~ text ~ ", '') is null") -%}
     {%- endfor -%}

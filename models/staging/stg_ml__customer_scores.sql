@@ -53,8 +53,8 @@ classified as (
         *,
         case
             when known_customer_hk is null then 'unknown customer (not in rdv.h_customer)'
-            when coalesce(trim(model_name), '') = '' then 'missing model_name'
-            when coalesce(trim(model_version), '') = '' then 'missing model_version'
+            when coalesce({{ cdm.trim_spaces('model_name') }}, '') = '' then 'missing model_name'
+            when coalesce({{ cdm.trim_spaces('model_version') }}, '') = '' then 'missing model_version'
             when score_fixed is null then 'score NULL or outside [0, 1]'
             when decile is null or decile not between 1 and 10 then 'decile NULL or outside 1..10'
             when scored_at is null then 'missing scored_at'
