@@ -17,6 +17,10 @@ def hash_diff(columns):
     return "md5(" + " || '||' || ".join(sorted(_cols(columns))) + ")"
 
 
+def trim_spaces(expr):
+    return f"trim({expr})"
+
+
 def ghost_key():
     return "'00000000000000000000000000000000'"
 

@@ -7,10 +7,11 @@ Order of work for a date (all in ONE transaction, so a re-ingest replaces the da
    loads nothing of it, leaving what that table held for the date untouched;
 3. a good file is bulk-loaded as text into a temporary table (DuckDB's native CSV reader, PostgreSQL
    COPY, Snowflake `write_pandas` — a PUT to a temporary stage and COPY INTO), then typed and classified
-   set-based: NULL_KEY, BAD_VALUE, DUPLICATE_KEY rows go to
-   `ldz.ldz_rejects` with the record re-serialised as a CSV line; every other row loads. PostgreSQL
-   first tries a fast path for a clean file: COPY straight into the contract's types, kept only when
-   nothing in it would be rejected (else the text path classifies as above);
+   set-based: NULL_KEY, BAD_VALUE (a value without its SHAPE, or that does not parse), DUPLICATE_KEY
+   rows go to `ldz.ldz_rejects` with the record re-serialised as a CSV line; every other row loads.
+   PostgreSQL first tries a fast path for a clean file: one query checks the whole COPYed file, and
+   the values are typed on insert, kept only when nothing in it would be rejected (else the text path
+   classifies as above);
 4. the date's partition of each loaded table is replaced, and every file's fingerprint is logged in
    `meta.ldz_files`.
 
@@ -49,14 +50,22 @@ SQL_TYPES = {
     "snowflake": {TEXT: "VARCHAR", INT: "BIGINT", DECIMAL: "NUMBER(18,2)", DATE: "DATE",
                   TIMESTAMP: "TIMESTAMP_NTZ", FLAG: "INTEGER"},
 }
-ISO_SHAPE = {DATE: r"^\d{4}-\d{2}-\d{2}$", TIMESTAMP: r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$"}
-# The shapes for Snowflake's REGEXP_LIKE (a backslash is an escape in its string literals), and the shape
-# of an integer: Snowflake's TRY_CAST rounds '1.5' to an integer where PostgreSQL refuses it.
-SF_SHAPE = {typ: shape.replace(r"\d", "[0-9]") for typ, shape in ISO_SHAPE.items()} | {
-    INT: "^[+-]?[0-9]+$", FLAG: "^[+-]?[0-9]+$"}
-# The same shapes as (whole-string) GLOB patterns: DuckDB matches these faster than a regular expression.
-ISO_GLOB = {typ: re.sub(r"\\d\{(\d)\}", lambda m: "[0-9]" * int(m[1]), shape[1:-1])
-            for typ, shape in ISO_SHAPE.items()}
+# What the text of a typed value must be, whole (a regular expression without anchors; [0-9], never \d,
+# which matches other digits on some engines and is an escape in Snowflake's string literals). Surrounding
+# spaces (' ' only) are allowed and ignored; nothing else is. Every engine's cast reads more: DuckDB rounds
+# '1.5' to the integer 2 and reads '1e3', '0x10' and '1_000'; PostgreSQL 16 reads '0x10' and '1_000',
+# its numeric 'NaN' and 'Infinity', its dates 'T', slashes and month names; casts skip tabs. So every engine
+# checks the shape first: the same text is the same value, or the same BAD_VALUE, on every engine.
+_DAY = "[0-9]{4}-[0-9]{2}-[0-9]{2}"
+SHAPE = {INT: " *[+-]?[0-9]+ *", FLAG: " *[+-]?[0-9]+ *", DECIMAL: " *[+-]?[0-9]+([.][0-9]+)? *",
+         DATE: f" *{_DAY} *", TIMESTAMP: f" *{_DAY} [0-9]{{2}}:[0-9]{{2}}:[0-9]{{2}} *"}
+# DuckDB: a GLOB (`{}` is the value) matching the common form of a shape (no spaces, no sign, no fraction),
+# which DuckDB tests several times faster than the regular expression; a value it does not match still gets
+# the regular expression. Dates and timestamps: the shape without its spaces; numbers: digits only (or '').
+DUCKDB_QUICK_SHAPE = {
+    typ: ("NOT {} GLOB '*[!0-9]*'" if typ in (INT, FLAG, DECIMAL) else
+          "{} GLOB '" + re.sub(r"\[0-9\]\{(\d)\}", lambda m: "[0-9]" * int(m[1]), shape.strip(" *")) + "'")
+    for typ, shape in SHAPE.items()}
 # PostgreSQL record numbers: filled by COPY in file order (a cached sequence costs little per row).
 PG_ROW_NUMBER = "BIGINT GENERATED ALWAYS AS IDENTITY (CACHE 10000)"
 OTHER_DELIMITERS = (";", "\t", "|")
@@ -380,40 +389,42 @@ class _Sql:
         """The record number of a raw row: COPY fills a BIGSERIAL on PostgreSQL; DuckDB's rowid."""
         return f"CAST({alias}.rowid + 1 AS BIGINT)" if self.engine == "duckdb" else f"{alias}._row_number"
 
+    def blank(self, col: str) -> str:
+        """A raw text column is NULL, empty or only spaces (' ': DuckDB's trim() also strips Unicode spaces)."""
+        if self.engine == "duckdb":
+            return f"({col} IS NULL OR NOT {col} GLOB '*[! ]*')"
+        if self.engine == "snowflake":  # the emulator's trim(x, ' ') strips no-break spaces too
+            return f"({col} IS NULL OR regexp_like({col}, ' *'))"
+        return f"nullif(trim({col}), '') IS NULL"  # PostgreSQL's trim(): spaces
+
     def cast(self, col: str, typ: str) -> str:
-        """Typed value of a raw text column; NULL when blank. In safe mode NULL also when unparseable."""
-        v = f"nullif(trim({col}), '')"
+        """Typed value of a raw text column: NULL when blank, and when it does not have its SHAPE or does
+        not parse (safe mode; PostgreSQL's plain mode raises there instead)."""
         if typ == TEXT:
             return f"nullif({col}, '')"
-        target = self.types[FLAG if typ == FLAG else typ]
+        target = self.types[typ]
+        shape = SHAPE[typ]
+        if self.engine == "duckdb":  # its casts ignore surrounding spaces
+            out = f"TRY_CAST({col} AS {target})"
+            out = (f"CASE WHEN {DUCKDB_QUICK_SHAPE[typ].format(col)} THEN {out} "
+                   f"WHEN regexp_full_match({col}, '{shape}') THEN {out} END")
+            return f"CASE WHEN {out} IN (0, 1) THEN {out} END" if typ == FLAG else out
         if self.engine == "snowflake":  # TRY_*: NULL when the string does not parse (or is no calendar day)
+            v = f"nullif(trim({col}, ' '), '')"
             out = {DATE: f"TRY_TO_DATE({v}, 'YYYY-MM-DD')",
                    TIMESTAMP: f"TRY_TO_TIMESTAMP_NTZ({v}, 'YYYY-MM-DD HH24:MI:SS')"}.get(
                        typ, f"TRY_CAST({v} AS {target})")
-            if typ in SF_SHAPE:
-                out = f"CASE WHEN regexp_like({v}, '{SF_SHAPE[typ]}') THEN {out} END"
+            out = f"CASE WHEN regexp_like({col}, '{shape}') THEN {out} END"
+            return f"CASE WHEN {out} IN (0, 1) THEN {out} END" if typ == FLAG else out
+        v = f"nullif(trim({col}), '')"  # PostgreSQL
+        if not self.safe:  # a value without the shape, or a flag outside 0/1, raises (the safe path classifies)
+            out = (f"CASE WHEN {v} ~ '^{shape}$' THEN CAST({v} AS {target}) "
+                   f"ELSE CAST({v} || ' is not a valid {typ}' AS {target}) END")
             if typ == FLAG:
-                out = f"CASE WHEN {out} IN (0, 1) THEN {out} END"
+                out = f"CASE WHEN {out} IN (0, 1) THEN {out} ELSE CAST({v} || ' is not a flag' AS {target}) END"
             return out
-        if self.engine == "duckdb":
-            out = f"TRY_CAST({v} AS {target})"
-            if typ in ISO_GLOB:
-                out = f"CASE WHEN {v} GLOB '{ISO_GLOB[typ]}' THEN {out} END"
-            if typ == FLAG:
-                out = f"CASE WHEN {out} IN (0, 1) THEN {out} END"
-            return out
-        if not self.safe:
-            if typ == FLAG:  # a flag outside 0/1 must raise too, so that the safe path classifies it
-                return (f"CASE WHEN CAST({v} AS {target}) IN (0, 1) THEN CAST({v} AS {target}) "
-                        f"ELSE CAST({v} || ' is not a flag' AS {target}) END")
-            if typ in ISO_SHAPE:  # PostgreSQL parses more than ISO 8601 (e.g. 'T', slashes): raise on those too
-                return (f"CASE WHEN {v} ~ '{ISO_SHAPE[typ]}' THEN CAST({v} AS {target}) "
-                        f"ELSE CAST({v} || ' is not ISO 8601' AS {target}) END")
-            return f"CAST({v} AS {target})"
         fn = {INT: "bigint", FLAG: "bigint", DECIMAL: "numeric", DATE: "date", TIMESTAMP: "timestamp"}[typ]
-        out = f"meta.try_{fn}({v})"
-        if typ in ISO_SHAPE:
-            out = f"CASE WHEN {v} ~ '{ISO_SHAPE[typ]}' THEN {out} END"
+        out = f"CASE WHEN {v} ~ '^{shape}$' THEN meta.try_{fn}({v}) END"
         if typ == FLAG:
             out = f"CAST(CASE WHEN {out} IN (0, 1) THEN {out} END AS INTEGER)"
         return out
@@ -435,8 +446,8 @@ def _typed_select_sql(c: TableContract, raw_table: str, sql: _Sql) -> str:
         # A plain cast (PostgreSQL's first attempt) raises rather than yield NULL from a non-blank value:
         # no row can be BAD_VALUE there, so the tests (each a second cast) are left out.
         if col.type != TEXT and sql.safe:
-            bad.append((col.name, f"nullif(trim({raw}), '') IS NOT NULL AND {typed} IS NULL", raw))
-    null_key = " OR ".join(f"nullif(trim(r.{_q(k)}), '') IS NULL" for k in c.keys)
+            bad.append((col.name, f"NOT {sql.blank(raw)} AND {typed} IS NULL", raw))
+    null_key = " OR ".join(sql.blank(f"r.{_q(k)}") for k in c.keys)
     reason = [f"WHEN {null_key} THEN '{ReasonCode.NULL_KEY.value}'"]
     detail = [f"WHEN {null_key} THEN 'blank key ({', '.join(c.keys)})'"]
     for name, cond, raw in bad:
@@ -500,7 +511,7 @@ class _Staged:
     path: Path
     header: list[str]
     res: TableResult
-    fast: bool  # PostgreSQL fast path: `_typed_<table>` holds every row, typed, and none is to reject
+    fast: bool  # PostgreSQL fast path: `_typed_<table>` holds every row (as text), and none is to reject
     classified: bool = False  # Snowflake: `_typed_<table>` is already classified (before the transaction)
     source_file: str = ""  # the delivered file's name (a Parquet file is staged from its CSV rendering)
 
@@ -599,30 +610,57 @@ def _stage_snowflake(wh: Warehouse, raw: str, path: Path, header: list[str]) -> 
 
 
 def _fast_value(col: Column) -> str:
-    """A column of the fast path's table valued as the text path types it ('' is NULL). Dates and
-    timestamps are staged as text there (COPY would accept shapes the contract refuses) and cast here."""
-    if col.type in ISO_SHAPE:
-        return f"CAST(nullif(trim({col.db_name}), '') AS {SQL_TYPES['postgres'][col.type]})"
-    return f"nullif({col.db_name}, '')" if col.type == TEXT else col.db_name
+    """A column of the fast path's table valued as the text path types it ('' is NULL). Every column is
+    staged as text there (COPY's input functions read forms the contract refuses, see SHAPE) and cast on
+    insert; the fast path holds no surrounding spaces (_fast_anomalies)."""
+    if col.type == TEXT:
+        return f"nullif({col.db_name}, '')"
+    return f"CAST(nullif({col.db_name}, '') AS {SQL_TYPES['postgres'][col.type]})"
 
 
-def _fast_type(col: Column) -> str:
-    """The fast path's staging type of a column: the contract's, except text for dates and timestamps."""
-    return SQL_TYPES["postgres"][TEXT if col.type in ISO_SHAPE else col.type]
+_DIGITS = "0123456789"
+_ISO_LENGTH = {DATE: len("2026-01-31"), TIMESTAMP: len("2026-01-31 23:59:58")}
+
+
+def _fast_anomalies(c: TableContract) -> str:
+    """True for a row of a COPYed text table that the fast path leaves to the text path: a blank key, or a
+    value whose text is not the plainest form of its SHAPE. Cheaper than the regular expressions: the
+    integers and flags of a row must be digits only (one btrim over them all); dates and timestamps their
+    own ISO text (DateStyle ISO, set by Warehouse), which only the SHAPE without spaces is (a shaped day
+    that does not exist raises); decimals (few rows) take the regular expression."""
+    out = []
+    for k in c.keys:
+        col = c.column(k)
+        out.append(f"nullif(trim({col.db_name}), '') IS NULL" if col.type == TEXT
+                   else f"({col.db_name} IS NULL OR {col.db_name} = '')")  # else digits only, below
+    integers = [col.db_name for col in c.columns if col.type in (INT, FLAG)]
+    if integers:
+        out.append(f"btrim({' || '.join(f'coalesce({v}, {chr(39) * 2})' for v in integers)}, '{_DIGITS}') <> ''")
+    for col in c.columns:
+        v = col.db_name
+        if col.type == DECIMAL:
+            out.append(f"{v} !~ '^( *|{SHAPE[DECIMAL]})$'")
+        elif col.type in _ISO_LENGTH:
+            out.append(f"({v} <> '' AND (length({v}) <> {_ISO_LENGTH[col.type]} "
+                       f"OR CAST(CAST({v} AS {SQL_TYPES['postgres'][col.type]}) AS TEXT) <> {v}))")
+        elif col.type == FLAG:
+            out.append(f"{_fast_value(col)} NOT IN (0, 1)")
+    return " OR ".join(out) or "false"
 
 
 def _stage_typed(wh: Warehouse, c: TableContract, path: Path, header: list[str], res: TableResult) -> bool:
-    """PostgreSQL fast path: COPY the file straight into the contract's types in `_typed_<table>`.
+    """PostgreSQL fast path: COPY the file into `_typed_<table>` (text columns and record numbers) and
+    check the whole file in one query instead of classifying each row.
 
-    Kept only when the text path would reject nothing and type every value alike: COPY applies the
-    input functions the text path's casts apply (which ignore surrounding blanks), a field that does
-    not parse (or holds only blanks) makes COPY fail, and the file has no blank key and no duplicate
-    grain. TEXT values are read as is: '' (a quoted empty field) becomes NULL where they are used.
-    Otherwise returns False, having dropped the table, and the text path classifies the file."""
+    Kept only when the text path would reject nothing and type every value alike: no key is blank, every
+    typed value is blank or the plainest form of its SHAPE (_fast_anomalies) and casts (a number that
+    overflows or a day that does not exist raises), and no grain is held twice. `_fast_value` then types
+    the values on insert. Otherwise returns False, having dropped the table, and the text path classifies
+    the file (a value with surrounding spaces or a sign, say, loads through there)."""
     typed = f"_typed_{c.table}"
     wh.execute(f"DROP TABLE IF EXISTS {typed}")
     wh.execute(f"CREATE TEMP TABLE {typed} (_row_number {PG_ROW_NUMBER}, "
-               + ", ".join(f"{col.db_name} {_fast_type(col)}" for col in c.columns) + ")")
+               + ", ".join(f"{col.db_name} TEXT" for col in c.columns) + ")")
     try:
         rows = wh.copy_csv(typed, [c.column(h).db_name for h in header], path)
     except Exception as exc:
@@ -630,20 +668,15 @@ def _stage_typed(wh: Warehouse, c: TableContract, path: Path, header: list[str],
             raise
         rows = None
     if rows is not None:
-        keys = [c.column(k) for k in c.keys]
-        blank_key = " OR ".join(f"nullif(trim({k.db_name}), '') IS NULL" if k.type == TEXT
-                                else f"{k.db_name} IS NULL" for k in keys)
-        grain = ", ".join(_fast_value(col) for col in _grain(c))
-        flags = [col.db_name for col in c.columns if col.type == FLAG]
-        if flags:  # COPY reads a flag as any integer: one outside 0/1 is for the text path to reject
-            blank_key += " OR " + " OR ".join(f"{f} NOT IN (0, 1)" for f in flags)
-        shaped = [col for col in c.columns if col.type in ISO_SHAPE]
-        if shaped:  # a date or timestamp that is not ISO 8601 is for the text path to reject
-            blank_key += " OR " + " OR ".join(
-                f"trim({col.db_name}) !~ '^(|{ISO_SHAPE[col.type][1:-1]})$'" for col in shaped)
-        casts = f"ROW({', '.join(_fast_value(col) for col in shaped)})" if shaped else "1"
-        try:  # casting every date and timestamp: one with the shape but no such day (02-30) raises
-            clean = wh.scalar(f"""SELECT NOT EXISTS (SELECT 1 FROM {typed} WHERE {blank_key})
+        # the grain as the text path types it, given no anomaly: a date or timestamp as its own ISO text,
+        # a key without NULLIF (not blank)
+        grain = ", ".join(f"nullif({col.db_name}, '')" if col.type in (TEXT, DATE, TIMESTAMP)
+                          else f"CAST({col.db_name} AS {SQL_TYPES['postgres'][col.type]})" if col.name in c.keys
+                          else _fast_value(col) for col in _grain(c))
+        numbers = [_fast_value(col) for col in c.columns if col.type in (INT, FLAG, DECIMAL)]
+        casts = f"ROW({', '.join(numbers)})" if numbers else "1"
+        try:  # the casts raise for a number that overflows, _fast_anomaly for a day that does not exist
+            clean = wh.scalar(f"""SELECT NOT EXISTS (SELECT 1 FROM {typed} WHERE {_fast_anomalies(c)})
                                   AND NOT EXISTS (SELECT 1 FROM {typed} GROUP BY {grain} HAVING count(*) > 1)
                                   AND (SELECT count({casts}) FROM {typed}) >= 0""")
         except Exception as exc:

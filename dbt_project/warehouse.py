@@ -68,6 +68,8 @@ class Warehouse:
         con.autocommit = True
         with con.cursor() as cur:
             cur.execute("SET temp_buffers = '256MB'")
+            # dates print as ISO text whatever the server's default (the LDZ fast path compares them, ldz.py)
+            cur.execute("SET DateStyle = 'ISO, YMD'")
         return con
 
     def _connect_snowflake(self):

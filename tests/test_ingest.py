@@ -238,33 +238,116 @@ def test_the_date_is_replaced_atomically(warehouse, clean_extract, monkeypatch):
     assert loads == [(1,)]
 
 
-def test_dates_and_timestamps_must_be_iso_8601_on_every_engine(warehouse, tmp_path, clean_extract):
-    """PostgreSQL parses far more than ISO 8601 ('T', slashes, month names): such a value, alone in an
-    otherwise clean file, and a well-shaped one that is no calendar day, is BAD_VALUE on both engines;
-    the rest of the file loads."""
+def _with_one_value(src: Path, day: dt.date, table: str, column: str, value: str, row: int = 2) -> int:
+    """Rewrite `src`'s file of `table` with `value` in `column` of record `row` (1 = the first data row),
+    its manifest's sha256 updated: a clean file but for that value. Returns the file's row count."""
     import csv
 
     from dbt_project.generator import sha256_file
 
+    path = src / day.isoformat() / f"{table}.csv"
+    rows = list(csv.reader(path.open(newline="", encoding="utf-8")))
+    rows[row][rows[0].index(column)] = value
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh, lineterminator="\n").writerows(rows)
+    manifest = src / day.isoformat() / "_manifest.json"
+    doc = json.loads(manifest.read_text())
+    for f in doc["files"]:
+        if f["table"] == table:
+            f["sha256"] = sha256_file(path)
+    manifest.write_text(json.dumps(doc))
+    return len(rows) - 1
+
+
+def _value_is_rejected(wh, src: Path, day: dt.date, table: str, column: str, value: str) -> bool:
+    """Ingest `src` with `value` in one record of `table`: True when exactly that record is a BAD_VALUE and
+    every other row loads, False when every row loads."""
+    rows = _with_one_value(src, day, table, column, value)
+    res = ingest(wh, src, day)
+    result = next(t for t in res.tables if t.table == table)
+    assert result.status == "LOADED", (value, result.message)
+    if not result.rejects_by_reason:
+        assert ldz_count(wh, table, day) == rows, value
+        return False
+    assert result.rejects_by_reason == {R.BAD_VALUE.value: 1}, value
+    assert [r[1:3] for r in rejects(wh, day, table)] == [(2, R.BAD_VALUE.value)], value
+    assert ldz_count(wh, table, day) == rows - 1, value
+    return True
+
+
+def test_dates_and_timestamps_must_be_iso_8601_on_every_engine(warehouse, tmp_path, clean_extract):
+    """PostgreSQL parses far more than ISO 8601 ('T', slashes, month names): such a value, alone in an
+    otherwise clean file, and a well-shaped one that is no calendar day, is BAD_VALUE on both engines;
+    the rest of the file loads."""
     src = tmp_path / "src"
     shutil.copytree(clean_extract, src)
-    path = src / "2026-01-02" / "ua_contacthistory.csv"
-    clean = list(csv.reader(path.open(newline="", encoding="utf-8")))
-    col = clean[0].index("ContactDateTime")
-    manifest = src / "2026-01-02" / "_manifest.json"
-    for value in ("2026-01-02T10:00:00", "01/02/2026 10:00:00", "Jan 2 2026 10:00", "2026-02-30 10:00:00"):
-        rows = [list(r) for r in clean]
-        rows[2][col] = value
-        with path.open("w", newline="", encoding="utf-8") as fh:
-            csv.writer(fh, lineterminator="\n").writerows(rows)
-        doc = json.loads(manifest.read_text())
-        for f in doc["files"]:
-            if f["table"] == "ua_contacthistory":
-                f["sha256"] = sha256_file(path)
-        manifest.write_text(json.dumps(doc))
+    for value in ("2026-01-02T10:00:00", "01/02/2026 10:00:00", "Jan 2 2026 10:00", "2026-02-30 10:00:00",
+                  "\t2026-01-02 10:00:00", "\u00a02026-01-02 10:00:00", "2026-1-2 10:00:00"):
+        assert _value_is_rejected(warehouse, src, D2, "ua_contacthistory", "ContactDateTime", value), repr(value)
 
-        res = ingest(warehouse, src, D2)
-        table = next(t for t in res.tables if t.table == "ua_contacthistory")
-        assert (table.status, table.rejects_by_reason) == ("LOADED", {R.BAD_VALUE.value: 1}), value
-        assert [r[1:3] for r in rejects(warehouse, D2, "ua_contacthistory")] == [(2, R.BAD_VALUE.value)], value
-        assert ldz_count(warehouse, "ua_contacthistory", D2) == len(clean) - 2, value
+
+def test_numbers_must_be_plain_decimal_digits_on_every_engine(warehouse, tmp_path, clean_extract):
+    """Engines cast more than plain digits: DuckDB rounds '1.5' to the ID 2 and reads '1e3', '0x10' and
+    '1_000'; PostgreSQL 16 reads hexadecimal and underscores; numeric reads 'NaN'; casts skip tabs.
+    Every one of those is BAD_VALUE on every engine; surrounding spaces and a sign are allowed."""
+    src = tmp_path / "src"
+    shutil.copytree(clean_extract, src)
+    for table, column, value in [
+        *[("ua_contacthistory", "ContactStatusID", v)
+          for v in ("1.5", "1e3", "0x10", "1_000", "\t1", "\u00a01", "1\u00a0", "--1", "1-", "99999999999999999999")],
+        *[("ua_responsehistory", "Revenue", v)
+          for v in ("NaN", "Infinity", "1e3", "1_000.50", "0x10", ".5", "5.", "\t5.00", "1.2.3")],
+    ]:
+        assert _value_is_rejected(warehouse, src, D2, table, column, value), f"{table}.{column}={value!r}"
+    for value in ("2", "1.0", " 1x"):  # cells change on the first day only
+        assert _value_is_rejected(warehouse, src, D1, "ua_cell", "IsControl", value), f"IsControl={value!r}"
+    for table, column, value, typed in [("ua_contacthistory", "ContactStatusID", " +2 ", 2),
+                                        ("ua_responsehistory", "Revenue", " -12.5 ", -12.5),
+                                        ("ua_responsehistory", "Revenue", "7", 7)]:
+        assert not _value_is_rejected(warehouse, src, D2, table, column, value), f"{table}.{column}={value!r}"
+        got = warehouse.scalar(f"select {column.lower()} from ldz.ldz_{table} "
+                               f"where _business_date = {warehouse.param} and _row_number = 2", [D2])
+        assert float(got) == typed, (value, got)
+
+
+def test_a_key_of_unicode_spaces_is_a_key_not_blank_on_every_engine(warehouse, tmp_path, clean_extract):
+    """Blank means empty or spaces (' '), as in the hashing rule (DuckDB's trim() also strips no-break
+    spaces; PostgreSQL's does not): a key of no-break spaces loads on every engine, one of spaces is NULL_KEY."""
+    src = tmp_path / "src"
+    shutil.copytree(clean_extract, src)
+    assert not _value_is_rejected(warehouse, src, D2, "ua_contacthistory", "CustomerID", "\u00a0")
+    rows = _with_one_value(src, D2, "ua_contacthistory", "CustomerID", "   ")
+    res = ingest(warehouse, src, D2)
+    assert next(t for t in res.tables if t.table == "ua_contacthistory").rejects_by_reason == {R.NULL_KEY.value: 1}
+    assert ldz_count(warehouse, "ua_contacthistory", D2) == rows - 1
+
+
+def test_postgres_fast_path_takes_plain_files_and_leaves_other_forms_to_the_text_path(target_env, tmp_path,
+                                                                                      clean_extract):
+    """The fast path (one check over the COPYed file instead of classifying each row) must take every file
+    of a clean extract, or PostgreSQL's ingest silently gets slower; a value in another allowed form (spaces,
+    a sign) or a bad one goes to the text path, which types it (or rejects it) as DuckDB does."""
+    from dbt_project.warehouse import Warehouse
+
+    src = tmp_path / "src"
+    shutil.copytree(clean_extract, src)
+    with Warehouse(target_env("postgres")) as wh:
+        ldz.ensure_schema(wh)
+        for day in (D1, D2):
+            for c in CONTRACTS.values():
+                path = src / day.isoformat() / c.file_name
+                if path.exists():
+                    res = ldz.TableResult(c.table, path.name, "FAILED")
+                    assert ldz._stage_typed(wh, c, path, ldz._header(path), res), (day, c.table)
+                    assert res.rows_file == manifest_rows(src, day)[c.table]
+        c = CONTRACTS["ua_contacthistory"]
+        path = src / D2.isoformat() / c.file_name
+        for column, value, fast in [("ContactStatusID", "02", True), ("ContactStatusID", " 2", False),
+                                    ("ContactStatusID", "+2", False), ("ContactStatusID", "\t2", False),
+                                    ("ContactDateTime", " 2026-01-02 10:00:00", False),
+                                    ("ContactDateTime", "2026-01-02T10:00:00", False),
+                                    ("ContactDateTime", "2026-02-30 10:00:00", False),
+                                    ("CellID", "", False), ("CustomerID", " ", False)]:
+            _with_one_value(src, D2, c.table, column, value)
+            res = ldz.TableResult(c.table, path.name, "FAILED")
+            assert ldz._stage_typed(wh, c, path, ldz._header(path), res) is fast, (column, value)
