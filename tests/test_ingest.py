@@ -277,12 +277,14 @@ def _value_is_rejected(wh, src: Path, day: dt.date, table: str, column: str, val
 
 def test_dates_and_timestamps_must_be_iso_8601_on_every_engine(warehouse, tmp_path, clean_extract):
     """PostgreSQL parses far more than ISO 8601 ('T', slashes, month names): such a value, alone in an
-    otherwise clean file, and a well-shaped one that is no calendar day, is BAD_VALUE on both engines;
-    the rest of the file loads."""
+    otherwise clean file, and a well-shaped one that is no calendar day, is BAD_VALUE on every engine;
+    the rest of the file loads. So are the year 0000 (DuckDB: 1 BC), the hour 24 and the leap second
+    (PostgreSQL: the next day's midnight)."""
     src = tmp_path / "src"
     shutil.copytree(clean_extract, src)
     for value in ("2026-01-02T10:00:00", "01/02/2026 10:00:00", "Jan 2 2026 10:00", "2026-02-30 10:00:00",
-                  "\t2026-01-02 10:00:00", "\u00a02026-01-02 10:00:00", "2026-1-2 10:00:00"):
+                  "\t2026-01-02 10:00:00", "\u00a02026-01-02 10:00:00", "2026-1-2 10:00:00",
+                  "0000-01-02 10:00:00", "2026-01-02 23:59:60", "2026-01-02 24:00:00", "2026-01-02 10:60:00"):
         assert _value_is_rejected(warehouse, src, D2, "ua_contacthistory", "ContactDateTime", value), repr(value)
 
 
