@@ -1,5 +1,6 @@
-"""Alerts: meta.etl_alerts, the webhook notifier against a real local HTTP server, ZERO_ROWS / ANOMALY
-detection on a built warehouse, and `dq alerts` as a user meets it."""
+"""Alerts: meta.etl_alerts and the webhook notifier against a real local HTTP server (on DuckDB, PostgreSQL
+and the Snowflake emulator), ZERO_ROWS / ANOMALY detection on a built warehouse, and `dq alerts` as a user
+meets it."""
 
 from __future__ import annotations
 
@@ -57,6 +58,12 @@ class Webhook:
     def __exit__(self, *exc):
         self.server.shutdown()
         self.server.server_close()
+
+
+@pytest.fixture(params=["duckdb", "postgres", "snowflake"])
+def target(request, target_env) -> str:
+    """Recording and delivering alerts on each engine, the Snowflake emulator included: a fresh warehouse."""
+    return target_env(request.param)
 
 
 def _row(target, alert_id):
@@ -128,7 +135,7 @@ def test_notifier_gives_up_after_bounded_retries_on_timeout(target):
     assert (bool(sent), attempts, sent_at) == (False, 2, None) and "timed out" in last_error.lower()
 
 
-def test_client_error_is_not_retried(target):
+def test_client_error_is_not_retried():
     with Webhook([400, 200]) as hook:
         res = alerts.Notifier(url=hook.url, timeout=2, retries=3, backoff=0.01).send(
             alerts.Alert("x", "ANOMALY", "ANOMALY", D, "m"))
