@@ -48,8 +48,10 @@ def _check_dag(env: dict, *args: str) -> dict:
 
 
 def _env(airflow_home: dict, target: str) -> dict:
+    """The DAG's environment: the test's warehouse, evidence, GX and dbt paths (never the checkout's)."""
     return {**airflow_home, **{k: v for k, v in os.environ.items()
-                               if k.startswith(("POSTGRES_", "DQ_DUCKDB", "DQ_EVIDENCE"))},
+                               if k.startswith(("POSTGRES_", "SNOWFLAKE_", "DQ_DUCKDB", "DQ_EVIDENCE", "DQ_GX_DIR",
+                                                "DBT_TARGET_PATH", "DBT_LOG_PATH"))},
             "DQ_TARGET": target, "DQ_RETRY_ATTEMPTS": "1"}
 
 

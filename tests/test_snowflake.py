@@ -1,16 +1,17 @@
 """The Snowflake target on its emulator (fakesnow, in-process): the same dbt project builds every layer
 on dbt-snowflake and gives the vault and the 360 numbers the DuckDB build gives for the same LDZ rows;
 `dq`'s warehouse connection and `dq validate` (GX through snowflake-sqlalchemy) run against it, `dq run` and
-`dq backfill` load the extract end to end, and the operations (dates, alerts, healthcheck, smoke, ml score
+`dq backfill` load the extract end to end, the operations (dates, alerts, healthcheck, smoke, ml score
 and the ml layer's build, rerun, runs, plan, backfill --dry-run, release) run on copies of the session's build,
-each with a failure path.
+each with a failure path, and so does the Airflow DAG for a business date.
 
 How the emulator is reached: `fakesnow.patch(db_path=...)` replaces `snowflake.connector.connect` in
 this process, so everything that connects through the connector in-process reaches it — dq's `Warehouse`,
 dbt-snowflake (dbt runs in-process) and GX's SQLAlchemy engine (snowflake-sqlalchemy calls the
-connector's `connect`). A separate process (the `dq` console script) would need fakesnow's server mode
-(`fakesnow[server]`, SNOWFLAKE_HOST/PORT/PROTOCOL); nothing here needs it. If fakesnow cannot start,
-these tests fail (an import or connection error), they never skip.
+connector's `connect`). A separate process gets the same patch through fakesnow's CLI (`python -m fakesnow
+-d <files> -m dbt_project.cli ...`): the Airflow DAG's test runs each `dq` step that way. (fakesnow's server
+mode is not used: its COPY INTO from a stage, which dq's Snowflake ingest uses, fails there.) If fakesnow
+cannot start, these tests fail (an import or connection error), they never skip.
 
 The LDZ is copied from the built DuckDB warehouse into the emulator, then `dbt seed` and `dbt build`
 run with `--target snowflake` once per session; each test works on a private copy of the emulator's
@@ -30,6 +31,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from test_airflow_dag import airflow_home as airflow_home  # a fixture: the DAG test at the end uses it
 
 from dbt_project import dbt
 from dbt_project import validate as v
@@ -583,3 +585,44 @@ def test_dq_release_snapshot_list_diff_rollback_on_the_emulator(snowflake_target
         runs = wh.query("select job, layer, status, release_id, run_reason from meta.etl_runs")
     assert runs == [("rollback", "publish", "success", s["release_id"], "OPERATOR_REQUEST")], runs
     assert _doc(_cli("release", "diff", "latest", "--json"))["changed"] is False
+
+
+# --- the Airflow DAG --------------------------------------------------------------------------------
+
+def test_the_airflow_dag_runs_a_business_date_end_to_end_on_the_emulator(snowflake_template, airflow_home,
+                                                                       clean_extract, gx_dir, tmp_path,
+                                                                       monkeypatch):
+    """The DAG (orchestration/dags/cdm_daily.py, dag.test() in Airflow's own virtualenv) calls `dq` as a
+    separate process for each step: here DQ_BIN is `python -m fakesnow -d <files> -m dbt_project.cli`, the
+    dq console script under the emulator's in-process patch on a private copy of the session's build
+    (fakesnow's CLI; the steps run one after another, so one process at a time holds the files). dq run
+    (ingest → … → ML) → dq validate → dq alerts check for the last built date succeed, and the registry
+    on the emulator saw the run."""
+    import stat
+    import sys
+
+    from test_airflow_dag import _check_dag, _env
+
+    from dbt_project.alerts import list_alerts
+    from dbt_project.registry import list_runs
+
+    db = tmp_path / "snowflake"
+    shutil.copytree(snowflake_template[0], db)
+    _set_env(monkeypatch, gx_dir)
+    monkeypatch.setenv("DQ_EVIDENCE_DIR", str(tmp_path / "evidence"))
+    dq_bin = tmp_path / "dq-on-the-emulator"
+    dq_bin.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m fakesnow -d "{db}" -m dbt_project.cli "$@"\n')
+    dq_bin.chmod(dq_bin.stat().st_mode | stat.S_IXUSR)
+    env = {**_env(airflow_home, "snowflake"), "DQ_BIN": str(dq_bin),
+           "DBT_EXCLUDE_RESOURCE_TYPES": "unit_test"}  # an emulator limit (module docstring)
+    doc = _check_dag(env, "happy", str(clean_extract), "2026-01-03")
+    assert doc["import_errors"] == {}
+    happy = doc["happy"]
+    assert happy["state"].endswith("success"), happy
+    assert all(state.endswith("success") and tries == 1 for state, tries in happy["tasks"].values()), happy
+    with emulator(db), Warehouse("snowflake") as wh:
+        rows = list_runs(wh, 50, D3)
+    assert rows and {r["status"] for r in rows} <= {"success", "warning"}, rows
+    assert {r["layer"] for r in rows} >= {"ingest", "ml"}
+    with emulator(db):
+        assert [a for a in list_alerts("snowflake", 20) if a.kind == "RUN_FAILED"] == []
