@@ -641,8 +641,8 @@ def _fast_anomalies(c: TableContract) -> str:
         out.append(f"btrim({' || '.join(f'coalesce({v}, {chr(39) * 2})' for v in integers)}, '{_DIGITS}') <> ''")
     for col in c.columns:
         v = col.db_name
-        if col.type == DECIMAL:
-            out.append(f"{v} !~ '^( *|{SHAPE[DECIMAL]})$'")
+        if col.type == DECIMAL:  # the SHAPE without its spaces
+            out.append(f"{v} !~ '^({SHAPE[DECIMAL].strip(' *')})?$'")
         elif col.type in _ISO_LENGTH:
             out.append(f"({v} <> '' AND (length({v}) <> {_ISO_LENGTH[col.type]} "
                        f"OR CAST(CAST({v} AS {SQL_TYPES['postgres'][col.type]}) AS TEXT) <> {v}))")
@@ -678,7 +678,7 @@ def _stage_typed(wh: Warehouse, c: TableContract, path: Path, header: list[str],
                           else _fast_value(col) for col in _grain(c))
         numbers = [_fast_value(col) for col in c.columns if col.type in (INT, FLAG, DECIMAL)]
         casts = f"ROW({', '.join(numbers)})" if numbers else "1"
-        try:  # the casts raise for a number that overflows, _fast_anomaly for a day that does not exist
+        try:  # the casts raise for a number that overflows, _fast_anomalies for a day that does not exist
             clean = wh.scalar(f"""SELECT NOT EXISTS (SELECT 1 FROM {typed} WHERE {_fast_anomalies(c)})
                                   AND NOT EXISTS (SELECT 1 FROM {typed} GROUP BY {grain} HAVING count(*) > 1)
                                   AND (SELECT count({casts}) FROM {typed}) >= 0""")
