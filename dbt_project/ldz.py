@@ -11,7 +11,7 @@ Order of work for a date (all in ONE transaction, so a re-ingest replaces the da
    rows go to `ldz.ldz_rejects` with the record re-serialised as a CSV line; every other row loads.
    PostgreSQL first tries a fast path for a clean file: one query checks the whole COPYed file, and
    the values are typed on insert, kept only when nothing in it would be rejected (else the text path
-   classifies as above);
+   classifies as above, with plain casts where a shaped value cannot fail and meta.try_* elsewhere);
 4. the date's partition of each loaded table is replaced, and every file's fingerprint is logged in
    `meta.ldz_files`.
 
@@ -163,7 +163,8 @@ def ensure_schema(wh: Warehouse) -> None:
 
 
 def _ensure_pg_safe_casts(wh: Warehouse) -> None:
-    """PostgreSQL has no TRY_CAST: these run only on the slow path, after a typed insert raised."""
+    """PostgreSQL has no TRY_CAST: the text path calls these for the values a plain cast could fail on
+    (_Sql.cast)."""
     for name, typ in (("bigint", "BIGINT"), ("numeric", "NUMERIC(18,2)"), ("date", "DATE"),
                       ("timestamp", "TIMESTAMP")):
         wh.execute(f"""
@@ -384,8 +385,8 @@ def _csv_field(expr: str) -> str:
 class _Sql:
     """Engine-specific fragments of the classification SQL."""
 
-    def __init__(self, engine: str, safe: bool):
-        self.engine, self.safe = engine, safe
+    def __init__(self, engine: str):
+        self.engine = engine
         self.types = SQL_TYPES[engine]
 
     def row_number(self, alias: str) -> str:
@@ -402,7 +403,7 @@ class _Sql:
 
     def cast(self, col: str, typ: str) -> str:
         """Typed value of a raw text column: NULL when blank, and when it does not have its SHAPE or does
-        not parse (safe mode; PostgreSQL's plain mode raises there instead)."""
+        not parse."""
         if typ == TEXT:
             return f"nullif({col}, '')"
         target = self.types[typ]
@@ -419,46 +420,43 @@ class _Sql:
                        typ, f"TRY_CAST({v} AS {target})")
             out = f"CASE WHEN regexp_like({col}, '{shape}') THEN {out} END"
             return f"CASE WHEN {out} IN (0, 1) THEN {out} END" if typ == FLAG else out
-        v = f"nullif(trim({col}), '')"  # PostgreSQL
-        if not self.safe:  # a value without the shape, or a flag outside 0/1, raises (the safe path classifies)
-            out = (f"CASE WHEN {v} ~ '^{shape}$' THEN CAST({v} AS {target}) "
-                   f"ELSE CAST({v} || ' is not a valid {typ}' AS {target}) END")
-            if typ == FLAG:
-                out = f"CASE WHEN {out} IN (0, 1) THEN {out} ELSE CAST({v} || ' is not a flag' AS {target}) END"
-            return out
+        # PostgreSQL has no TRY_CAST: a shaped value casts plainly when it cannot fail (few enough digits;
+        # a day of the month up to 28), else through meta.try_* (a PL/pgSQL exception block per call, far
+        # costlier than a cast)
+        v = f"nullif(trim({col}), '')"
         fn = {INT: "bigint", FLAG: "bigint", DECIMAL: "numeric", DATE: "date", TIMESTAMP: "timestamp"}[typ]
-        out = f"CASE WHEN {v} ~ '^{shape}$' THEN meta.try_{fn}({v}) END"
+        can_cast = (f"length({v}) <= 18" if typ in (INT, FLAG) else f"length({v}) <= 17" if typ == DECIMAL
+                    else f"substr({v}, 6, 2) BETWEEN '01' AND '12' AND substr({v}, 9, 2) BETWEEN '01' AND '28'")
+        out = (f"CASE WHEN {v} ~ '^{shape}$' THEN CASE WHEN {can_cast} THEN CAST({v} AS {target}) "
+               f"ELSE meta.try_{fn}({v}) END END")
         if typ == FLAG:
             out = f"CAST(CASE WHEN {out} IN (0, 1) THEN {out} END AS INTEGER)"
         return out
 
 
-def _typed_select(c: TableContract, raw_table: str):
-    """Typed projection of the raw table plus `_reason`/`_detail` for NULL_KEY and BAD_VALUE rows,
-    as a function of the engine's cast fragments."""
-    return lambda sql: _typed_select_sql(c, raw_table, sql)
-
-
 def _typed_select_sql(c: TableContract, raw_table: str, sql: _Sql) -> str:
-    parts = [f"{sql.row_number('r')} AS _row_number"]
-    bad = []
+    """The raw table typed, plus `_reason`/`_detail` for NULL_KEY and BAD_VALUE rows. Each value is typed
+    once, in the inner query (PostgreSQL would otherwise pull the subquery up and evaluate every cast, a
+    regular expression each, again in both CASEs: OFFSET 0 keeps it a subquery); the outer query tests
+    the typed values."""
+    inner = [f"{sql.row_number('r')} AS _row_number"]
     for col in c.columns:
-        raw = f"r.{_q(col.name)}"
-        typed = sql.cast(raw, col.type)
-        parts.append(f"{typed} AS {col.db_name}")
-        # A plain cast (PostgreSQL's first attempt) raises rather than yield NULL from a non-blank value:
-        # no row can be BAD_VALUE there, so the tests (each a second cast) are left out.
-        if col.type != TEXT and sql.safe:
-            bad.append((col.name, f"NOT {sql.blank(raw)} AND {typed} IS NULL", raw))
-    null_key = " OR ".join(sql.blank(f"r.{_q(k)}") for k in c.keys)
+        inner.append(f"{sql.cast(f'r.{_q(col.name)}', col.type)} AS {col.db_name}")
+        if col.type != TEXT or col.name in c.keys:
+            inner.append(f"r.{_q(col.name)} AS _raw_{col.db_name}")
+    null_key = " OR ".join(sql.blank(f"t._raw_{c.column(k).db_name}") for k in c.keys)
     reason = [f"WHEN {null_key} THEN '{ReasonCode.NULL_KEY.value}'"]
     detail = [f"WHEN {null_key} THEN 'blank key ({', '.join(c.keys)})'"]
-    for name, cond, raw in bad:
-        reason.append(f"WHEN {cond} THEN '{ReasonCode.BAD_VALUE.value}'")
-        detail.append(f"WHEN {cond} THEN '{name}=' || {raw} || ' is not a valid {c.column(name).type}'")
-    parts.append(f"CASE {' '.join(reason)} END AS _reason")
-    parts.append(f"CASE {' '.join(detail)} END AS _detail")
-    return f"SELECT {', '.join(parts)} FROM {raw_table} r"
+    for col in c.columns:
+        if col.type != TEXT:
+            raw = f"t._raw_{col.db_name}"
+            bad = f"t.{col.db_name} IS NULL AND NOT {sql.blank(raw)}"
+            reason.append(f"WHEN {bad} THEN '{ReasonCode.BAD_VALUE.value}'")
+            detail.append(f"WHEN {bad} THEN '{col.name}=' || {raw} || ' is not a valid {col.type}'")
+    offset = " OFFSET 0" if sql.engine == "postgres" else ""
+    return (f"SELECT t._row_number, {', '.join(f't.{col.db_name}' for col in c.columns)}, "
+            f"CASE {' '.join(reason)} END AS _reason, CASE {' '.join(detail)} END AS _detail "
+            f"FROM (SELECT {', '.join(inner)} FROM {raw_table} r{offset}) t")
 
 
 def _grain(c: TableContract) -> list[Column]:
@@ -721,7 +719,7 @@ def _load_staged(wh: Warehouse, c: TableContract, source_file: str, header: list
         f"SELECT _reason, count(*) FROM {typed} WHERE _reason IS NOT NULL GROUP BY _reason")
     if by_reason:
         raw_line = " || ',' || ".join(_csv_field(f"r.{_q(h)}") for h in header)
-        raw_rn = _Sql(wh.engine, True).row_number("r")
+        raw_rn = _Sql(wh.engine).row_number("r")
         wh.execute(
             f"""INSERT INTO ldz.ldz_rejects
                 SELECT {p}, {p}, {p}, {p}, t._row_number, {raw_line}, t._reason, t._detail, {p}
@@ -744,20 +742,7 @@ def _load_staged(wh: Warehouse, c: TableContract, source_file: str, header: list
 
 def _classify(wh: Warehouse, c: TableContract, raw: str, typed: str) -> None:
     """Type `raw` into `typed` with each row's `_reason` and `_detail` (NULL for a row that loads)."""
-    select = _typed_select(c, raw)
-    if wh.engine == "postgres":
-        # Fast path: plain casts. A value that does not parse raises; then the slow path classifies.
-        wh.execute("SAVEPOINT typed")
-        try:
-            wh.execute(f"CREATE TEMP TABLE {typed} AS {select(_Sql('postgres', False))}")
-            wh.execute("RELEASE SAVEPOINT typed")
-        except Exception as exc:
-            if not _is_data_error(wh, exc):
-                raise
-            wh.execute("ROLLBACK TO SAVEPOINT typed")
-            wh.execute(f"CREATE TEMP TABLE {typed} AS {select(_Sql('postgres', True))}")
-    else:
-        wh.execute(f"CREATE TEMP TABLE {typed} AS {select(_Sql(wh.engine, True))}")
+    wh.execute(f"CREATE TEMP TABLE {typed} AS {_typed_select_sql(c, raw, _Sql(wh.engine))}")
 
     if wh.scalar(f"SELECT EXISTS ({_duplicate_groups_sql(c, typed)})"):
         if wh.engine == "snowflake":  # set-based: no round trip per duplicate
