@@ -293,11 +293,12 @@ def test_dates_and_timestamps_must_be_iso_8601_on_every_engine(warehouse, tmp_pa
     bad = ["2026-01-02T10:00:00", "01/02/2026 10:00:00", "Jan 2 2026 10:00", "2026-02-30 10:00:00",
            "\t2026-01-02 10:00:00", "\u00a02026-01-02 10:00:00", "2026-1-2 10:00:00",
            "0000-01-02 10:00:00", "2026-01-02 23:59:60", "2026-01-02 24:00:00", "2026-01-02 10:60:00"]
-    good = [" 2026-01-02 10:00:00 ", "0999-01-02 23:59:59"]
+    good = [" 2026-01-02 10:00:00 ", "0999-01-02 23:59:59", "2024-02-29 00:00:00", "2026-01-31 12:00:00"]
     got = _outcomes(warehouse, src, D2, "ua_contacthistory", "ContactDateTime", [*bad, *good])
     assert got == {**{v: R.BAD_VALUE.value for v in bad}, **{v: None for v in good}}
-    loaded = _loaded(warehouse, D2, "ua_contacthistory", "ContactDateTime")[:2]
-    assert loaded == [dt.datetime(2026, 1, 2, 10), dt.datetime(999, 1, 2, 23, 59, 59)], loaded
+    loaded = _loaded(warehouse, D2, "ua_contacthistory", "ContactDateTime")[:4]
+    assert loaded == [dt.datetime(2026, 1, 2, 10), dt.datetime(999, 1, 2, 23, 59, 59), dt.datetime(2024, 2, 29),
+                      dt.datetime(2026, 1, 31, 12)], loaded
 
 
 def test_numbers_must_be_plain_decimal_digits_on_every_engine(warehouse, tmp_path, clean_extract):
@@ -307,9 +308,10 @@ def test_numbers_must_be_plain_decimal_digits_on_every_engine(warehouse, tmp_pat
     src = tmp_path / "src"
     shutil.copytree(clean_extract, src)
     bad = ["1.5", "1e3", "0x10", "1_000", "\t1", "\u00a01", "1\u00a0", "--1", "1-", "99999999999999999999"]
-    got = _outcomes(warehouse, src, D2, "ua_contacthistory", "ContactStatusID", [*bad, " +2 ", "007"])
-    assert got == {**{v: R.BAD_VALUE.value for v in bad}, " +2 ": None, "007": None}
-    assert _loaded(warehouse, D2, "ua_contacthistory", "ContactStatusID")[:2] == [2, 7]
+    good = [" +2 ", "007", "9223372036854775807"]  # the largest BIGINT: 19 digits
+    got = _outcomes(warehouse, src, D2, "ua_contacthistory", "ContactStatusID", [*bad, *good])
+    assert got == {**{v: R.BAD_VALUE.value for v in bad}, **{v: None for v in good}}
+    assert _loaded(warehouse, D2, "ua_contacthistory", "ContactStatusID")[:3] == [2, 7, 9223372036854775807]
 
     bad = ["NaN", "Infinity", "1e3", "1_000.50", "0x10", ".5", "5.", "\t5.00", "1.2.3"]  # 9 responses that day
     got = _outcomes(warehouse, src, D2, "ua_responsehistory", "Revenue", bad)
