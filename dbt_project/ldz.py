@@ -632,7 +632,7 @@ def _fast_anomalies(c: TableContract) -> str:
     out = []
     for k in c.keys:
         col = c.column(k)
-        out.append(f"nullif(trim({col.db_name}), '') IS NULL" if col.type == TEXT
+        out.append(_Sql("postgres").blank(col.db_name) if col.type == TEXT
                    else f"({col.db_name} IS NULL OR {col.db_name} = '')")  # else digits only, below
     integers = [col.db_name for col in c.columns if col.type in (INT, FLAG)]
     if integers:
