@@ -12,6 +12,16 @@ from dataclasses import dataclass, field
 # Contract types. Each maps to one warehouse type per engine (see ldz.py).
 TEXT, INT, DECIMAL, DATE, TIMESTAMP, FLAG = "text", "int", "decimal", "date", "timestamp", "flag"
 
+# What the text of a typed value must be, whole: a regular expression without anchors ([0-9], never \d,
+# which matches other digits on some engines and is an escape in Snowflake's string literals). Surrounding
+# spaces (' ' only) are allowed and ignored; nothing else is: no exponent, hexadecimal, underscores, NaN,
+# tabs. Years 0001-9999, hours 00-23, seconds 00-59; months and days are left to the engines' casts, which
+# agree. The ingest checks it on every engine before casting (ldz.py); the generator writes it.
+_YEAR = "([1-9][0-9]{3}|0[1-9][0-9]{2}|00[1-9][0-9]|000[1-9])"
+_DAY = f"{_YEAR}-[0-9]{{2}}-[0-9]{{2}}"
+SHAPE = {INT: " *[+-]?[0-9]+ *", FLAG: " *[+-]?[0-9]+ *", DECIMAL: " *[+-]?[0-9]+([.][0-9]+)? *",
+         DATE: f" *{_DAY} *", TIMESTAMP: f" *{_DAY} ([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9] *"}
+
 
 @dataclass(frozen=True)
 class Column:

@@ -36,7 +36,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .contracts import CONTRACTS, DATE, DECIMAL, FLAG, INT, TEXT, TIMESTAMP, Column, TableContract
+from .contracts import CONTRACTS, DATE, DECIMAL, FLAG, INT, SHAPE, TEXT, TIMESTAMP, Column, TableContract
 from .load_window import set_window
 from .reason_codes import ReasonCode
 from .warehouse import Warehouse
@@ -49,19 +49,11 @@ SQL_TYPES = {
     "snowflake": {TEXT: "VARCHAR", INT: "BIGINT", DECIMAL: "NUMBER(18,2)", DATE: "DATE",
                   TIMESTAMP: "TIMESTAMP_NTZ", FLAG: "INTEGER"},
 }
-# What the text of a typed value must be, whole (a regular expression without anchors; [0-9], never \d,
-# which matches other digits on some engines and is an escape in Snowflake's string literals). Surrounding
-# spaces (' ' only) are allowed and ignored; nothing else is. Every engine's cast reads more: DuckDB rounds
-# '1.5' to the integer 2 and reads '1e3', '0x10' and '1_000'; PostgreSQL 16 reads '0x10' and '1_000',
-# its numeric 'NaN' and 'Infinity', its dates 'T', slashes and month names; casts skip tabs. So every engine
-# checks the shape first: the same text is the same value, or the same BAD_VALUE, on every engine.
-# Years 0001-9999 (DuckDB reads 0000 as 1 BC, PostgreSQL refuses it); hours 00-23 and seconds 00-59
-# (PostgreSQL reads 24:00:00 and the leap second 23:59:60 as the next day's midnight, DuckDB only the
-# first); months and days are left to the casts, which agree.
-_YEAR = "([1-9][0-9]{3}|0[1-9][0-9]{2}|00[1-9][0-9]|000[1-9])"
-_DAY = f"{_YEAR}-[0-9]{{2}}-[0-9]{{2}}"
-SHAPE = {INT: " *[+-]?[0-9]+ *", FLAG: " *[+-]?[0-9]+ *", DECIMAL: " *[+-]?[0-9]+([.][0-9]+)? *",
-         DATE: f" *{_DAY} *", TIMESTAMP: f" *{_DAY} ([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9] *"}
+# Every engine's cast reads more than the contract's SHAPE: DuckDB rounds '1.5' to the integer 2 and reads
+# '1e3', '0x10', '1_000' and the year 0000 (as 1 BC); PostgreSQL 16 reads '0x10' and '1_000', its numeric
+# 'NaN' and 'Infinity', its dates 'T', slashes, month names, 24:00:00 and the leap second 23:59:60; casts
+# skip tabs. So every engine checks the SHAPE first: the same text is the same value, or the same
+# BAD_VALUE, on every engine.
 # DuckDB: a GLOB (`{}` is the value) matching the common form of a shape, which DuckDB tests several times
 # faster than the regular expression; a value it does not match still gets the regular expression.
 # Numbers: digits only (or ''); dates: years 1000-9999; timestamps: also hours 00-19.
