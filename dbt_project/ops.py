@@ -141,8 +141,15 @@ class RunResult:
     finished_at: dt.datetime | None = None
 
     @property
+    def final_steps(self) -> list[Step]:
+        """Each layer's last attempt: an attempt that failed transiently and was retried is history, not the
+        outcome."""
+        last = {(s.layer, s.from_date, s.to_date): s for s in self.steps}  # appended in attempt order
+        return [s for s in self.steps if last[(s.layer, s.from_date, s.to_date)] is s]
+
+    @property
     def failed_step(self) -> Step | None:
-        return next((s for s in self.steps if s.status == "failed"), None)
+        return next((s for s in self.final_steps if s.status == "failed"), None)
 
     @property
     def ok(self) -> bool:
@@ -152,7 +159,7 @@ class RunResult:
     def status(self) -> str:
         if not self.ok:
             return "failed"
-        return "warning" if any(s.status == "warning" for s in self.steps) else "success"
+        return "warning" if any(s.status == "warning" for s in self.final_steps) else "success"
 
     @property
     def reason_code(self) -> str | None:

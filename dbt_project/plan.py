@@ -132,8 +132,9 @@ def plan(target: str | None, day: dt.date) -> Plan:
     else:
         run_id = rows[0]["run_id"]
         evidence = rows[0].get("evidence_path") or str(evidence_dir() / f"{run_id}.json")
-        running = [r for r in rows if r["status"] == "running"]
-        failed = next((r for r in rows if r["status"] in ("failed", "abandoned")), None)
+        final = registry.last_attempts(rows)
+        running = [r for r in final if r["status"] == "running"]
+        failed = next((r for r in final if r["status"] in ("failed", "abandoned")), None)
         if running:
             engine = profile(target)["type"]
             held = not registry.DateLock(target, engine, day).is_free()
@@ -163,7 +164,7 @@ def plan(target: str | None, day: dt.date) -> Plan:
                      failed_layer=failed["layer"])
         else:
             p = Plan(target, day.isoformat(), "none", None,
-                     f"the latest run {run_id} of {day} succeeded ({', '.join(r['layer'] for r in rows)})", None,
+                     f"the latest run {run_id} of {day} succeeded ({', '.join(r['layer'] for r in final)})", None,
                      [f"dq validate --layer all --date {day}{t}"])
         p.run_id, p.evidence, p.rows = run_id, evidence, rows
         source = _evidence_source(evidence)

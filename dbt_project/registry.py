@@ -224,6 +224,17 @@ def latest_run_rows(wh: Warehouse, business_date: dt.date) -> list[dict]:
     return sorted(steps, key=lambda r: (order.get(r["layer"].split("..")[0], 99), r["attempt"]))
 
 
+def last_attempts(rows: list[dict]) -> list[dict]:
+    """The rows that are their step's last attempt (a transient failure retried successfully is not the
+    outcome), in the given order."""
+    last = {}
+    for r in rows:
+        k = (r["layer"], r["from_date"], r["to_date"])
+        if k not in last or r["attempt"] > last[k]["attempt"]:
+            last[k] = r
+    return [r for r in rows if last[(r["layer"], r["from_date"], r["to_date"])] is r]
+
+
 def mark_abandoned(wh: Warehouse, target: str, business_date: dt.date, by_run: str) -> list[dict]:
     """Call while holding the date's lock: every `running` row of the date belongs to a dead process.
     Marks them abandoned and returns them (as they were)."""

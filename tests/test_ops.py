@@ -197,6 +197,32 @@ def test_a_transient_failure_that_outlives_its_retries_exits_2(target, clean_ext
     assert ("LOCK_TIMEOUT" if target == "dev" else "CONNECTIVITY") in result.output
 
 
+def test_a_layer_retried_after_a_transient_failure_is_judged_by_its_last_attempt(target):
+    """A dbt build that met a locked (DuckDB) or closed warehouse is retried (_dbt_step: attempt 2, ...). The
+    failed attempt stays in the registry as history; the run's status, decision and alert, and `dq plan`,
+    follow each layer's last attempt."""
+    steps = []
+    for layer, attempt, status, code in [("ingest", 1, "success", None), ("rdv", 1, "failed", "LOCK_TIMEOUT"),
+                                         ("publish", 1, "failed", "LOCK_TIMEOUT"), ("rdv", 2, "success", None),
+                                         ("publish", 2, "success", None)]:
+        s = registry.Step("run", "run-retried", "run-retried", target, layer, D3, D3, attempt)
+        s.status, s.reason_code = status, code
+        steps.append(s)
+    res = ops.RunResult("run-retried", "run-retried", "run", target, D3, D3, None, steps)
+    assert (res.ok, res.status, res.reason_code, res.downstream_decision[0]) == (True, "success", None, "unblock")
+    with Warehouse(target) as wh:
+        registry.ensure_tables(wh)
+        for s in steps:
+            registry.insert_step(wh, s)
+    p = plan(target, D3)
+    assert (p.action, p.run_id, p.checklist["downstream_decision"]) == ("none", "run-retried", "unblock"), p
+    steps[-1].status, steps[-1].reason_code = "failed", "LOCK_TIMEOUT"  # the last attempt failed too
+    assert (res.ok, res.failed_step.layer, res.reason_code) == (False, "publish", "LOCK_TIMEOUT")
+    with Warehouse(target) as wh:
+        registry.update_step(wh, steps[-1])
+    assert (plan(target, D3).action, plan(target, D3).failed_layer) == ("retry", "publish")
+
+
 # --- rerun, backfill ------------------------------------------------------------------------------------
 
 def test_rerun_from_a_layer_records_its_reason_and_is_safe_to_repeat(built_target, clean_extract):
