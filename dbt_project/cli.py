@@ -20,10 +20,6 @@ from .project import root
 console = Console(stderr=False, highlight=False)
 err_console = Console(stderr=True, highlight=False)
 
-def _source_root(source: str | None) -> Path:
-    return Path(source) if source else root() / "data" / "extract"
-
-
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
 @click.version_option(package_name="cdm-warehouse")
 def main() -> None:
@@ -111,7 +107,9 @@ def ingest_cmd(business_date, source, target, tables, as_json):
     A table may be delivered as CSV or as Parquet with the same columns (the manifest names the file).
     Safe to rerun. Exit 1 when a table failed or a row was rejected.
     """
-    res = run_ingest(target, _source_root(source), business_date, list(tables) or None)
+    from .ops import source_root
+
+    res = run_ingest(target, source_root(source), business_date, list(tables) or None)
     if as_json:
         click.echo(json.dumps(res.as_dict(), indent=2, default=str))
     elif res.reason_code:
@@ -891,7 +889,7 @@ def run_cmd(business_date, source, from_layer, to_layer, wait, target, as_json):
     CONNECTIVITY / LOCK_TIMEOUT are retried with backoff and jitter (DQ_RETRY_ATTEMPTS, DQ_RETRY_BASE_SECONDS,
     DQ_RETRY_MAX_SECONDS); anything else fails fast. A run killed mid-way is detected by the next run of the
     date (abandoned) and the date reloads to the state of an uninterrupted run.
-    Source: --source, else DQ_SOURCE_ROOT, else data/extract. Exit 1 when a step failed (`dq plan`).
+    Source: --source, else DQ_SOURCE, else data/extract. Exit 1 when a step failed (`dq plan`).
     """
     from .ops import run_date
 

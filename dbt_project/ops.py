@@ -78,15 +78,19 @@ def transient_reason(text: str | None) -> ReasonCode | None:
 
 def source_flag(source: str | Path | None) -> str:
     """` --source DIR` for a printed command when the run was given its source folder explicitly (a
-    command without it resolves DQ_SOURCE_ROOT / data/extract again, as the run did)."""
+    command without it resolves DQ_SOURCE / data/extract again, as the run did)."""
     return f" --source {shlex.quote(str(source))}" if source else ""
 
 
 def source_root(source: str | Path | None) -> Path:
-    """--source, else $DQ_SOURCE_ROOT, else data/extract under the repo root."""
+    """--source, else $DQ_SOURCE (the --source option's environment variable), else data/extract under the repo
+    root."""
+    if os.environ.get("DQ_SOURCE_ROOT"):  # its former name: refused, never silently ignored
+        raise ConfigError("DQ_SOURCE_ROOT is no longer read: the extract root is DQ_SOURCE (or --source). "
+                          "Rename the variable and run again")
     if source:
         return Path(source)
-    env = os.environ.get("DQ_SOURCE_ROOT")
+    env = os.environ.get("DQ_SOURCE")
     return Path(env) if env else root() / "data" / "extract"
 
 
@@ -565,7 +569,7 @@ def run_date(target: str | None, day: dt.date, source: str | Path | None = None,
     layers = layer_slice(from_layer, to_layer)
     src = source_root(source)
     if "ingest" in layers and not src.is_dir():
-        raise ConfigError(f"source folder {src} does not exist (--source, or set DQ_SOURCE_ROOT)")
+        raise ConfigError(f"source folder {src} does not exist (--source, or set DQ_SOURCE)")
     r = Runner(job, target, day, day, run_reason, policy, progress)
     r.lock([day], wait)
     try:
@@ -667,7 +671,7 @@ def backfill(target: str | None, d1: dt.date, d2: dt.date, source: str | Path | 
     dates = date_range(d1, d2)
     src = source_root(source)
     if not src.is_dir():
-        raise ConfigError(f"source folder {src} does not exist (--source, or set DQ_SOURCE_ROOT)")
+        raise ConfigError(f"source folder {src} does not exist (--source, or set DQ_SOURCE)")
     r = Runner("backfill", target, d1, d2, run_reason, policy, progress)
     r.lock(dates, wait)
     suffix = (f" --target {r.target}" if r.target != "dev" else "") + source_flag(source)

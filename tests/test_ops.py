@@ -372,6 +372,22 @@ def test_date_control_sets_the_window_a_plain_dbt_build_reads(target):
         assert date_control_current(wh, target) == D3
 
 
+def test_the_extract_root_comes_from_dq_source_for_every_command_and_its_former_name_is_refused(
+        target, clean_extract, tmp_path, monkeypatch):
+    monkeypatch.setenv("DQ_SOURCE", str(clean_extract))
+    result = invoke("ingest", "--date", str(D1), "--target", target, "--json")
+    assert result.exit_code == 0 and json.loads(result.output)["source"] == str(clean_extract / str(D1)), result.output
+    assert ops.source_root(None) == clean_extract  # what run, rerun and backfill read when --source is not given
+    monkeypatch.setenv("DQ_SOURCE", str(tmp_path / "nowhere"))
+    result = invoke("run", "--date", str(D1), "--to-layer", "ingest", "--target", target)
+    assert result.exit_code == 2 and "nowhere does not exist" in result.output, result.output
+    monkeypatch.delenv("DQ_SOURCE")
+    monkeypatch.setenv("DQ_SOURCE_ROOT", str(clean_extract))  # the variable's former name: said, not ignored
+    for args in (["ingest", "--date", str(D1)], ["run", "--date", str(D1), "--to-layer", "ingest"]):
+        result = invoke(*args, "--target", target)
+        assert result.exit_code == 2 and "DQ_SOURCE_ROOT is no longer read" in result.output, result.output
+
+
 def test_runs_lists_the_registry(target, tmp_path):
     empty = tmp_path / "none"
     empty.mkdir()
