@@ -991,13 +991,16 @@ def plan_cmd(business_date, target, as_json):
         console.print(f"[bold]{p.target} {p.business_date}[/]: action [{colour}][bold]{p.action}[/][/]"
                       + (f" because [bold]{p.reason_code}[/]" if p.reason_code else ""))
         console.print(f"why: {p.why}")
+        for step in p.first:
+            console.print(f"first: {step}")
         if p.command:
             console.print(f"command: [bold]{p.command}[/]")
         for step in p.then:
             console.print(f"then: {step}")
         console.print("\n[bold]Operator checklist[/]")
         for key, value in p.checklist.items():
-            console.print(f"- [ ] {key.replace('_', ' ')}: {value}")
+            why = f" — {p.decision_reason}" if key == "downstream_decision" else ""
+            console.print(f"- [ ] {key.replace('_', ' ')}: {value}{why}")
     sys.exit(OK if p.action == "none" else DATA_FAILURE)
 
 

@@ -23,7 +23,7 @@ _CONNECTION_ERRORS = (ConnectionFailed, PostgresUnavailable)
 def exit_code_for(exc: BaseException) -> tuple[int, ReasonCode | None]:
     """Exit code and reason code for an exception that escaped a command (None: not ours, re-raise)."""
     if isinstance(exc, _CONNECTION_ERRORS):
-        return USAGE, ReasonCode.CONNECTIVITY
+        return USAGE, getattr(exc, "reason", None) or ReasonCode.CONNECTIVITY
     if isinstance(exc, _USAGE_ERRORS):
         return USAGE, None
     raise exc

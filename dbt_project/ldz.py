@@ -538,7 +538,17 @@ def _check_and_stage(wh: Warehouse, c: TableContract, path: Path, entry: dict | 
         return None
     if error:
         raise error
-    return staged if header == guess else _stage(wh, c, path, header, res)
+    staged = staged if header == guess else _stage(wh, c, path, header, res)
+    if staged and res.rows_manifest is not None and res.rows_file != res.rows_manifest:
+        # records lost or added between the extract and its manifest (the sha256 cannot tell when both were
+        # written after the loss): a whole-file failure, nothing partial loads
+        for table in (f"_raw_{c.table}", f"_typed_{c.table}"):
+            wh.execute(f"DROP TABLE IF EXISTS {table}")
+        res.status, res.reason_code = "FAILED", ReasonCode.ROW_COUNT_MISMATCH.value
+        res.message = (f"{path.name} holds {res.rows_file} record(s), its manifest says {res.rows_manifest}: "
+                       "re-land the file with its manifest, then replay the date")
+        return None
+    return staged
 
 
 def _stage(wh: Warehouse, c: TableContract, path: Path, header: list[str],
@@ -725,9 +735,6 @@ def _load_staged(wh: Warehouse, c: TableContract, source_file: str, header: list
     if res.rows_rejected:
         res.reason_code = max(res.rejects_by_reason, key=lambda k: res.rejects_by_reason[k])
         res.message = ", ".join(f"{n} {r}" for r, n in res.rejects_by_reason.items()) + " row(s) quarantined"
-    if res.rows_manifest is not None and res.rows_file != res.rows_manifest:
-        res.reason_code = ReasonCode.ROW_COUNT_MISMATCH.value
-        res.message = f"{res.rows_file} rows read, the manifest says {res.rows_manifest}. {res.message}"
     if wh.engine != "snowflake":  # DDL would commit Snowflake's transaction: ingest drops it afterwards
         wh.execute(f"DROP TABLE {typed}")
 
@@ -753,9 +760,11 @@ def _classify(wh: Warehouse, c: TableContract, raw: str, typed: str) -> None:
 def ingest(wh: Warehouse, source: Path, business_date: dt.date, tables: list[str] | None = None) -> IngestResult:
     """Ingest one business date from `<source>/<date>/`; atomic per date. Never raises for bad data."""
     folder = Path(source) / business_date.isoformat()
-    now = dt.datetime.now().replace(microsecond=0)
-    load_id = f"{business_date:%Y%m%d}-{now:%H%M%S}-{uuid.uuid4().hex[:6]}"
-    result = IngestResult(business_date.isoformat(), load_id, str(folder), wh.target or "", [])
+    started = dt.datetime.now()
+    now = started.replace(microsecond=0)
+    # sorts by start time within a second too (latest_loads_sql): the date, the time, microseconds, a random tail
+    load_id = f"{business_date:%Y%m%d}-{now:%H%M%S}-{started:%f}{uuid.uuid4().hex[:4]}"
+    result = IngestResult(business_date.isoformat(), load_id, str(folder), wh.target, [])
     wanted = tables or list(CONTRACTS)
     unknown = [t for t in wanted if t not in CONTRACTS]
     if unknown:
@@ -815,6 +824,13 @@ def ingest(wh: Warehouse, source: Path, business_date: dt.date, tables: list[str
             for table in (f"_raw_{s.contract.table}", f"_typed_{s.contract.table}"):
                 wh.execute(f"DROP TABLE IF EXISTS {table}")
     return result
+
+
+def latest_loads_sql() -> str:
+    """SQL for the load ids of each business date's latest landing in meta.ldz_files: the last by load time
+    (load ids sort by time of day only, so not across days), then by load id. Not correlated (Snowflake)."""
+    return ("(select load_id from (select load_id, row_number() over (partition by business_date order by "
+            "loaded_at desc, load_id desc) as recency from meta.ldz_files) latest where recency = 1)")
 
 
 def _is_data_error(wh: Warehouse, exc: Exception) -> bool:

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import registry
+from .ldz import latest_loads_sql
 from .project import ConfigError, default_target, root
 from .reason_codes import ReasonCode
 from .registry import LAYERS, DateLock, Step
@@ -171,12 +172,8 @@ class RunResult:
 
     @property
     def downstream_decision(self) -> tuple[str, str]:
-        if not self.ok:
-            s = self.failed_step
-            return "hold", f"{s.layer} failed with {s.reason_code} for {s.from_date}: consumers keep the last good data"
-        if not any(s.layer == "publish" and s.status in ("success", "warning") for s in self.steps):
-            return "hold", "the run did not reach cdm_publish: nothing new to release"
-        return "unblock", "every step succeeded through cdm_publish"
+        return registry.downstream_decision([(s.layer, s.status, s.reason_code, s.from_date)
+                                             for s in self.final_steps])
 
     def as_dict(self) -> dict:
         decision, why = self.downstream_decision
@@ -479,7 +476,7 @@ def _landed_rows(r: Runner, from_date: dt.date, to_date: dt.date) -> int | None:
             p = wh.param
             return wh.scalar(
                 f"select sum(rows_loaded) from meta.ldz_files f where business_date between {p} and {p} and "
-                f"load_id = (select max(g.load_id) from meta.ldz_files g where g.business_date = f.business_date)",
+                f"load_id in {latest_loads_sql()}",
                 [from_date, to_date])
     v = r.retrying("landed rows", go)
     return int(v) if v is not None else None
@@ -494,8 +491,8 @@ def _landed_sources(r: Runner, day: dt.date) -> None:
             p = wh.param
             return wh.query(
                 "select table_name, file_name, status, reason_code, sha256, size_bytes, rows_manifest, rows_loaded, "
-                f"rows_rejected from meta.ldz_files where business_date = {p} and load_id = "
-                f"(select max(load_id) from meta.ldz_files where business_date = {p}) order by table_name", [day, day])
+                f"rows_rejected from meta.ldz_files where business_date = {p} and load_id in "
+                f"{latest_loads_sql()} order by table_name", [day])
     for row in r.retrying("landed files", go):
         r.res.sources.append(dict(zip(("table", "file", "status", "reason_code", "sha256", "size_bytes",
                                        "rows_manifest", "rows_loaded", "rows_rejected"), row, strict=True))
@@ -623,8 +620,7 @@ def backfill_plan(target: str | None, d1: dt.date, d2: dt.date, source: str | Pa
             p = wh.param
             for day, table, sha in wh.query(
                     "select business_date, table_name, sha256 from meta.ldz_files f where business_date between "
-                    f"{p} and {p} and load_id = (select max(g.load_id) from meta.ldz_files g "
-                    "where g.business_date = f.business_date)", [d1, d2]):
+                    f"{p} and {p} and load_id in {latest_loads_sql()}", [d1, d2]):
                 landed[(str(day)[:10], table)] = sha
     dates = []
     for day in date_range(d1, d2):

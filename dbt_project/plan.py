@@ -1,19 +1,27 @@
 """`dq plan --date D`: the recovery decision tree (source 000: retry / rerun / replay / backfill / restore).
 
-Reads the latest run of the date in meta.etl_runs and its evidence file, and recommends ONE action with
-the reason code that justifies it, the exact command, and the operator checklist:
+Reads the latest run of the date in meta.etl_runs with its evidence file, the date's latest landing
+(meta.ldz_files) and its latest validation (meta.dq_results), and recommends ONE action with the reason code
+that justifies it, what to do first, the exact command, and the operator checklist. The first that applies:
 
-* nothing ran for D ............................ backfill   `dq backfill --from D --to D`
 * a run holds D now (lock taken) ............... retry      wait for it: `dq run --date D --wait 3600`
 * `running` rows but the lock is free .......... rerun      the process died (abandoned): `dq rerun --date D --layer L`
-* the latest run failed with code C ............ C's action (reason_codes.py):
+* the latest run failed with code C ............ C's action (reason_codes.py), judged on each layer's last attempt:
     retry    → `dq run --date D --from-layer L`                    (transient: CONNECTIVITY, LOCK_TIMEOUT)
-    rerun    → `dq rerun --date D --layer L --reason C`
-    replay   → re-land the files, then `dq rerun --date D --layer ingest --reason C`
-    backfill → `dq backfill --from D --to <current business date> `
+    rerun    → `dq rerun --date D --layer L --reason C`           (a failed ingest is replayed instead)
+    replay   → first re-land the files, then `dq rerun --date D --layer ingest --reason C`
+    backfill → `dq backfill --from D --to <current business date>` (its --dry-run first)
     restore  → `dq release rollback <latest release> --yes` (it runs `dq smoke`); no release: say how to make one
     escalate → hand the evidence to engineering; after their fix `dq rerun --date D --layer L --reason C`
-* the latest run succeeded ..................... none       downstream unblocked
+* no run, a `dq ingest` of D failed a file ..... that code's action (replay)
+* nothing landed or run for D .................. backfill   `dq backfill --from D --to D`
+* validation since the run/landing fails ....... the failing check's action, from the layer its checks cover
+* rows of D quarantined in ldz.ldz_rejects ..... escalate   (`dq rejects`; the source corrects them, then replay)
+* otherwise .................................... none
+
+The downstream decision is the run's (registry.downstream_decision: hold while a step failed or runs, or when
+nothing reached cdm_publish), and hold while the latest validation fails; a date landed without a run is
+unblocked only by a passing validation of cdm_publish since the landing.
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from . import registry
+from .ldz import latest_loads_sql
 from .project import default_target, profile
 from .reason_codes import ReasonCode
 from .release import latest_release
@@ -38,6 +47,8 @@ class Plan:
     why: str
     command: str | None
     then: list[str] = field(default_factory=list)
+    first: list[str] = field(default_factory=list)  # to do before the command (re-land the files, a dry run)
+    decision_reason: str = ""
     run_id: str | None = None
     failed_layer: str | None = None
     evidence: str | None = None
@@ -56,36 +67,37 @@ def _t(target: str) -> str:
 
 
 def command_for(action: str, code: str | None, day: dt.date, layer: str | None, target: str,
-                current: dt.date | None = None, release: str | None = None) -> tuple[str | None, list[str]]:
-    """The exact command of an action (and what to do next), for a failure of `layer` on `day`; `release` is
-    the latest release a restore can roll back to (meta.releases), None when there is none."""
+                current: dt.date | None = None, release: str | None = None) -> tuple[list[str], str | None, list[str]]:
+    """What to do first, the exact command of an action, and what to do next, for a failure of `layer` on
+    `day`; `release` is the latest release a restore can roll back to (meta.releases), None when there is
+    none."""
     t, layer = _t(target), layer or "ingest"
     reason = f" --reason {code}" if code and code != ReasonCode.OPERATOR_REQUEST.value else ""
     validate = f"dq validate --layer all --date {day}{t}"
     if action == "retry":
-        return f"dq run --date {day} --from-layer {layer} --wait 3600{t}", [f"dq runs --date {day}{t}", validate]
+        return [], f"dq run --date {day} --from-layer {layer} --wait 3600{t}", [f"dq runs --date {day}{t}", validate]
     if action == "rerun":
-        return f"dq rerun --date {day} --layer {layer}{reason}{t}", [validate]
+        return [], f"dq rerun --date {day} --layer {layer}{reason}{t}", [validate]
     if action == "replay":
-        return (f"dq rerun --date {day} --layer ingest{reason}{t}",
-                [f"first re-land <source>/{day}/ (fix the file named in the evidence)", validate])
+        return ([f"re-land <source>/{day}/: fix or re-deliver the file named in the evidence, with its manifest"],
+                f"dq rerun --date {day} --layer ingest{reason}{t}", [validate])
     if action == "backfill":
         end = max(day, current) if current else day
-        return f"dq backfill --from {day} --to {end}{t}", [f"dq backfill --from {day} --to {end} --dry-run{t} first",
-                                                           validate]
+        return ([f"dq backfill --from {day} --to {end} --dry-run{t}"], f"dq backfill --from {day} --to {end}{t}",
+                [validate])
     if action == "restore":
         if release:
-            return (f"dq release rollback {release} --yes{t}",
-                    [f"first: dq release diff {release}{t} (what changed since the release)",
-                     "the rollback runs the smoke test: it must pass (runbooks/10-release-and-rollback.md)"])
-        return (None, [f"no release snapshot on {target}: nothing to roll back to. Redeploy the previous git tag "
+            return ([f"dq release diff {release}{t} (what changed since the release)"],
+                    f"dq release rollback {release} --yes{t}",
+                    ["the rollback runs the smoke test: it must pass (runbooks/10-release-and-rollback.md)"])
+        return ([], None, [f"no release snapshot on {target}: nothing to roll back to. Redeploy the previous git tag "
                        f"and rebuild the publish layer (dbt build --select cdm_publish{t}), then dq smoke{t}",
                        f"from now on: dq release snapshot --tag <version>{t} before every deploy "
                        "(runbooks/10-release-and-rollback.md)"])
     if action == "escalate":
-        return (None, ["hand the evidence file to the engineering team (not the service team's fix)",
+        return ([], None, ["hand the evidence file to the engineering team (not the service team's fix)",
                        f"after their fix: dq rerun --date {day} --layer {layer}{reason}{t}", validate])
-    return None, []
+    return [], None, []
 
 
 def _evidence_source(path: str | None) -> str:
@@ -103,15 +115,47 @@ def _evidence_source(path: str | None) -> str:
     return found.group(0) if found else ""
 
 
-def _checks(wh: Warehouse, day: dt.date) -> str:
+def _checks(wh: Warehouse, day: dt.date) -> list[tuple]:
+    """The latest validation of each layer for the date (meta.dq_results): (layer, status, reason_code,
+    checks, checked_at) per outcome."""
     if not wh.table_exists("meta", "dq_results"):
+        return []
+    return wh.query(f"select layer, status, reason_code, count(*), max(checked_at) from meta.dq_results r "
+                    f"where business_date = {wh.param} and run_id = (select max(q.run_id) from meta.dq_results q "
+                    "where q.layer = r.layer and q.business_date = r.business_date) "
+                    "group by layer, status, reason_code order by layer, status, reason_code", [day])
+
+
+def _checks_text(checks: list[tuple], day: dt.date, since: dt.datetime | None) -> str:
+    if not checks:
         return f"no validation recorded for {day}: run `dq validate --layer all --date {day}`"
-    rows = wh.query(f"select layer, status, count(*) from meta.dq_results r where business_date = {wh.param} "
-                    "and run_id = (select max(q.run_id) from meta.dq_results q where q.layer = r.layer "
-                    "and q.business_date = r.business_date) group by layer, status order by layer, status", [day])
-    if not rows:
-        return f"no validation recorded for {day}: run `dq validate --layer all --date {day}`"
-    return "; ".join(f"{layer} {status} {n}" for layer, status, n in rows)
+    counts: dict[tuple[str, str], int] = {}
+    for layer, status, _code, n, _at in checks:
+        counts[(layer, status)] = counts.get((layer, status), 0) + int(n)
+    text = "; ".join(f"{layer} {status} {n}" for (layer, status), n in counts.items())
+    if since and max(at for *_x, at in checks) < since:
+        text += f" (before the latest run: validate again, `dq validate --layer all --date {day}`)"
+    return text
+
+
+def _landing(wh: Warehouse, day: dt.date) -> list[dict]:
+    """The date's latest landing in meta.ldz_files, one dict per table."""
+    if not wh.table_exists("meta", "ldz_files"):
+        return []
+    p = wh.param
+    cols, rows = wh.query_with_columns(
+        "select load_id, table_name, status, reason_code, message, rows_rejected, loaded_at from meta.ldz_files "
+        f"where business_date = {p} and load_id in {latest_loads_sql()} order by table_name", [day])
+    return [dict(zip(cols, r, strict=True)) for r in rows]
+
+
+# what a failing check of a `dq validate` layer reruns: the ldz checks compare LDZ with the vault built from it
+_CHECK_LAYER = {"ldz": "rdv", "rdv": "rdv", "ifl": "ifl", "360": "360", "c360": "360", "publish": "publish"}
+
+
+def _action(code: ReasonCode, layer: str | None) -> str:
+    """The code's action; a failure of the ingest layer is replayed (rerunning it reads the same files)."""
+    return "replay" if layer == "ingest" and code.action == "rerun" else code.action
 
 
 def plan(target: str | None, day: dt.date) -> Plan:
@@ -122,65 +166,100 @@ def plan(target: str | None, day: dt.date) -> Plan:
         rows = registry.latest_run_rows(wh, day) if wh.table_exists("meta", "etl_runs") else []
         current = registry.current_date(wh, target)
         checks = _checks(wh, day)
+        landing = _landing(wh, day)
         release = latest_release(wh)
     t = _t(target)
-    if not rows:
-        cmd, then = command_for("backfill", None, day, None, target, None)
-        p = Plan(target, day.isoformat(), "backfill", None,
-                 f"nothing has run for {day} on {target}: load the date (a gap in the calendar)", cmd, then)
-        boundary, decision = "source: not landed yet (meta.ldz_files has no run for the date)", "hold"
-    else:
-        run_id = rows[0]["run_id"]
-        evidence = rows[0].get("evidence_path") or str(evidence_dir() / f"{run_id}.json")
-        final = registry.last_attempts(rows)
-        running = [r for r in final if r["status"] == "running"]
-        failed = next((r for r in final if r["status"] in ("failed", "abandoned")), None)
-        if running:
-            engine = profile(target)["type"]
-            held = not registry.DateLock(target, engine, day).is_free()
-            layer = running[0]["layer"]
-            if held:
-                cmd, then = command_for("retry", ReasonCode.LOCK_TIMEOUT.value, day, rows[0]["layer"], target)
-                p = Plan(target, day.isoformat(), "retry", ReasonCode.LOCK_TIMEOUT.value,
-                         f"run {run_id} is still working on {day} ({layer}, pid {running[0]['pid']} on "
-                         f"{running[0]['host']}): let it finish, or wait for the lock", cmd, then)
-            else:
-                cmd, then = command_for("rerun", None, day, rows[0]["layer"], target)
-                p = Plan(target, day.isoformat(), "rerun", None,
-                         f"run {run_id} died during {layer} (status running, no process holds the date's lock): "
-                         "abandoned. Rerunning from its first layer reloads the date to the uninterrupted state",
-                         cmd, then)
-            p.failed_layer = layer
-        elif failed and failed["status"] == "abandoned":
-            cmd, then = command_for("rerun", None, day, rows[0]["layer"], target)
-            p = Plan(target, day.isoformat(), "rerun", None,
-                     f"run {run_id} was abandoned during {failed['layer']}", cmd, then, failed_layer=failed["layer"])
-        elif failed:
-            code = ReasonCode(failed["reason_code"]) if failed["reason_code"] else ReasonCode.TRANSFORM_ERROR
-            cmd, then = command_for(code.action, code.value, day, failed["layer"], target, current, release)
-            p = Plan(target, day.isoformat(), code.action, code.value,
-                     f"{failed['job']} {run_id} failed in {failed['layer']} with {code.value} "
-                     f"({'retriable' if code.retriable else 'not retriable'}): {code.description}", cmd, then,
-                     failed_layer=failed["layer"])
+    final = registry.last_attempts(rows)
+    run_end = max((r["finished_at"] or r["started_at"] for r in rows), default=None)
+    since = run_end or max((x["loaded_at"] for x in landing), default=None)
+    failing = [c for c in checks if c[1] != "PASS" and (since is None or c[4] >= since)]
+    rejected = sum(int(x["rows_rejected"] or 0) for x in landing)
+
+    def make(action: str, code: str | None, why: str, layer: str | None) -> Plan:
+        first, cmd, then = command_for(action, code, day, layer, target, current, release)
+        return Plan(target, day.isoformat(), action, code, why, cmd, then, first, failed_layer=layer)
+
+    running = [r for r in final if r["status"] == "running"]
+    failed = next((r for r in final if r["status"] in ("failed", "abandoned")), None)
+    failed_file = next((x for x in landing if x["status"] == "FAILED"), None)
+    if running:
+        run_id, layer = rows[0]["run_id"], running[0]["layer"]
+        if not registry.DateLock(target, profile(target)["type"], day).is_free():
+            p = make("retry", ReasonCode.LOCK_TIMEOUT.value,
+                     f"run {run_id} is still working on {day} ({layer}, pid {running[0]['pid']} on "
+                     f"{running[0]['host']}): let it finish, or wait for the lock", rows[0]["layer"])
         else:
-            p = Plan(target, day.isoformat(), "none", None,
-                     f"the latest run {run_id} of {day} succeeded ({', '.join(r['layer'] for r in final)})", None,
-                     [f"dq validate --layer all --date {day}{t}"])
-        p.run_id, p.evidence, p.rows = run_id, evidence, rows
-        source = _evidence_source(evidence)
+            p = make("rerun", None, f"run {run_id} died during {layer} (status running, no process holds the date's "
+                     "lock): abandoned. Rerunning from its first layer reloads the date to the uninterrupted state",
+                     rows[0]["layer"])
+        p.failed_layer = layer
+    elif failed and failed["status"] == "abandoned":
+        p = make("rerun", None, f"run {rows[0]['run_id']} was abandoned during {failed['layer']}", rows[0]["layer"])
+        p.failed_layer = failed["layer"]
+    elif failed:
+        code = ReasonCode(failed["reason_code"]) if failed["reason_code"] else ReasonCode.TRANSFORM_ERROR
+        p = make(_action(code, failed["layer"]), code.value,
+                 f"{failed['job']} {failed['run_id']} failed in {failed['layer']} with {code.value} "
+                 f"({'retriable' if code.retriable else 'not retriable'}): {code.description}", failed["layer"])
+    elif not rows and failed_file:
+        code = ReasonCode(failed_file["reason_code"])
+        p = make(_action(code, "ingest"), code.value,
+                 f"landing {failed_file['load_id']} (`dq ingest`, no run recorded) failed {failed_file['table_name']} "
+                 f"with {code.value}: {failed_file['message']}", "ingest")
+    elif not rows and not landing:
+        p = make("backfill", None, f"nothing has been landed or run for {day} on {target}: load the date "
+                 "(a gap in the calendar)", None)
+    elif failing:
+        layer, _status, code_text, n, _at = failing[0]
+        code = ReasonCode(code_text)
+        p = make(code.action, code.value, f"the latest validation of {day} fails: {layer} {n} check(s) with "
+                 f"{code.value} ({code.description}) — `dq validate --layer {layer} --date {day}{t}` shows the rows",
+                 _CHECK_LAYER.get(layer, layer))
+    elif rejected:
+        codes = sorted({c for x in landing if x["rows_rejected"] for c in [x["reason_code"]] if c})
+        code = ReasonCode(codes[0]) if codes else ReasonCode.BAD_VALUE
+        p = make(code.action, code.value, f"{rejected} row(s) of {day} are quarantined in ldz.ldz_rejects "
+                 f"({', '.join(codes)}); the rest loaded. `dq rejects --date {day}{t}` lists them: have the source "
+                 "correct them, re-land and replay the date", "ingest")
+        p.then.insert(0, f"dq rejects --date {day}{t}")
+    else:
+        what = (f"the latest run {rows[0]['run_id']} of {day} succeeded ({', '.join(r['layer'] for r in final)})"
+                if rows else f"{day} was landed by `dq ingest` ({landing[0]['load_id']}), with no run recorded "
+                "(`dq run`/`rerun`/`backfill` record one)")
+        p = Plan(target, day.isoformat(), "none", None, what, None, [f"dq validate --layer all --date {day}{t}"])
+    if rows:
+        run_id = rows[0]["run_id"]
+        path = rows[0].get("evidence_path") or str(evidence_dir() / f"{run_id}.json")
+        p.run_id, p.rows = run_id, rows
+        p.evidence = path if Path(path).exists() else (
+            f"none: run {run_id} wrote no evidence file (it was killed); read `dq runs --date {day}{t}`")
+        source = _evidence_source(path)
         if source and p.command and p.command.startswith(("dq rerun", "dq run", "dq backfill")):
             p.command += source  # the run was given its source folder: the recovery reads the same one
-        layer = p.failed_layer
-        boundary = ("source: the landed files (fix or re-land the extract, then replay)" if layer == "ingest"
-                    else f"output: layer {layer} and everything after it; LDZ input intact" if layer
-                    else "none: every layer done")
-        decision = "unblock" if p.action == "none" else "hold"
+        decision, decision_why = registry.downstream_decision(
+            [(r["layer"], r["status"], r["reason_code"], r["from_date"]) for r in final])
+    elif landing:
+        p.evidence = f"meta.ldz_files, load {landing[0]['load_id']} (`dq ingest` writes no run evidence)"
+        published = any(c[0] == "publish" and c[1] == "PASS" for c in checks if since is None or c[4] >= since)
+        decision, decision_why = (("unblock", "validated through cdm_publish after the landing") if published
+                                  else ("hold", "no run recorded and no passing validation of cdm_publish since the "
+                                        "landing"))
+    else:
+        decision, decision_why = "hold", "not landed yet"
+    if failing and decision == "unblock":
+        decision, decision_why = "hold", "the latest validation fails"
+    layer = p.failed_layer
+    boundary = ("source: not landed yet (no file of the date in meta.ldz_files)" if not landing and not rows
+                else "source: the landed files (fix or re-land the extract, then replay)" if layer == "ingest"
+                else f"output: layer {layer} and everything after it; LDZ input intact" if layer
+                else "none: every layer done")
     p.checklist = {
-        "failing_partition": f"{target} {day}" + (f" layer {p.failed_layer}" if p.failed_layer else ""),
+        "failing_partition": f"{target} {day}" + (f" layer {layer}" if layer else ""),
         "evidence_read": p.evidence or "none (no run yet)",
         "source_output_boundary": boundary,
         "action": p.action + (f" ({p.reason_code})" if p.reason_code else "") + (f": {p.command}" if p.command else ""),
-        "checks_result": checks,
+        "checks_result": _checks_text(checks, day, since),
         "downstream_decision": decision,
     }
+    p.decision_reason = decision_why
     return p

@@ -235,6 +235,20 @@ def last_attempts(rows: list[dict]) -> list[dict]:
     return [r for r in rows if last[(r["layer"], r["from_date"], r["to_date"])] is r]
 
 
+def downstream_decision(steps: list[tuple[str, str, str | None, dt.date]]) -> tuple[str, str]:
+    """unblock / hold for consumers, from a run's final steps as (layer, status, reason_code, from_date): hold
+    while a step failed, was abandoned or still runs, and when nothing reached cdm_publish (the publish layer,
+    or the ML layer, whose `tag:ml+` build rewrites customer_360's publish table); else unblock. Quarantined
+    rows (`warning`) do not hold: the good rows were published."""
+    for layer, status, code, day in steps:
+        if status in ("failed", "abandoned", "running"):
+            return "hold", (f"{layer} {status}" + (f" with {code}" if code else "") + f" for {day}: consumers keep "
+                            "the last good data")
+    if not any(layer in ("publish", "ml") and status in ("success", "warning") for layer, status, _c, _d in steps):
+        return "hold", "the run did not reach cdm_publish: nothing new to release"
+    return "unblock", "every step succeeded through cdm_publish"
+
+
 def mark_abandoned(wh: Warehouse, target: str, business_date: dt.date, by_run: str) -> list[dict]:
     """Call while holding the date's lock: every `running` row of the date belongs to a dead process.
     Marks them abandoned and returns them (as they were)."""

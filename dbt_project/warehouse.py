@@ -14,11 +14,12 @@ returned in lower case, like the other engines, and `table_exists` compares case
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from .project import ConfigError, profile
+from .project import ConfigError, default_target, profile
 from .reason_codes import ReasonCode
 
 SUPPORTED = ("duckdb", "postgres", "snowflake")
@@ -31,10 +32,16 @@ class ConnectionFailed(RuntimeError):
     reason = ReasonCode.CONNECTIVITY
 
 
+class WarehouseBusy(ConnectionFailed):
+    """DuckDB: another process has the warehouse file open (exit code 2, reason LOCK_TIMEOUT)."""
+
+    reason = ReasonCode.LOCK_TIMEOUT
+
+
 class Warehouse:
     def __init__(self, target: str | None = None):
         self.settings = profile(target)
-        self.target = target
+        self.target = target or default_target()
         self.engine = self.settings["type"]
         if self.engine not in SUPPORTED:
             raise ConfigError(
@@ -51,7 +58,14 @@ class Warehouse:
             try:
                 return duckdb.connect(str(path))
             except duckdb.IOException as exc:  # another writer holds the file
-                raise ConnectionFailed(f"cannot open {path}: {exc}") from exc
+                if "lock" not in str(exc).lower():
+                    raise ConnectionFailed(f"cannot open {path}: {exc}") from exc
+                pid = re.search(r"\(PID (\d+)\)", str(exc))
+                raise WarehouseBusy(
+                    f"the DuckDB warehouse {path} is in use by another process"
+                    + (f" (pid {pid.group(1)})" if pid else "") + ": DuckDB lets one process open the file at a "
+                    "time, so while a run, build or dbt command works on it, every other command (dq runs, dq plan "
+                    f"too) waits for it to finish. Retry when it is done. DuckDB said: {exc}") from exc
         if self.engine == "snowflake":
             return self._connect_snowflake()
         import psycopg2

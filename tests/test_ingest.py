@@ -196,6 +196,32 @@ def test_a_failed_table_keeps_what_it_had_for_the_date(warehouse, tmp_path, clea
     assert ldz_count(warehouse, "ua_contacthistory", D2) == before > 0
 
 
+def test_a_file_whose_records_differ_from_its_manifest_count_fails_whole(warehouse, tmp_path, clean_extract):
+    """Records lost (or added) with the manifest written after the loss, so the sha256 agrees: the table fails
+    with ROW_COUNT_MISMATCH and loads nothing partial (it keeps what it had); the other tables load."""
+    from dbt_project.generator import sha256_file
+
+    src = tmp_path / "src"
+    shutil.copytree(clean_extract, src)
+    ingest(warehouse, src, D2)
+    before = {t: ldz_count(warehouse, t, D2) for t in CONTRACTS}
+    path = src / "2026-01-02" / "ua_contacthistory.csv"
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    for kept in (lines[:-3], [*lines, lines[-1]]):  # 3 records short; one record more
+        path.write_text("".join(kept), encoding="utf-8")
+        manifest = src / "2026-01-02" / "_manifest.json"
+        doc = json.loads(manifest.read_text())
+        next(f for f in doc["files"] if f["table"] == "ua_contacthistory")["sha256"] = sha256_file(path)
+        manifest.write_text(json.dumps(doc))
+        res = ingest(warehouse, src, D2)
+        assert not res.ok and {t.table: (t.status, t.reason_code) for t in res.failed} == {
+            "ua_contacthistory": ("FAILED", R.ROW_COUNT_MISMATCH.value)}, res.as_dict()
+        failed = res.failed[0]
+        assert (failed.rows_file, failed.rows_loaded) == (len(kept) - 1, 0) and "manifest says" in failed.message
+        assert {t: ldz_count(warehouse, t, D2) for t in CONTRACTS} == before
+        assert rejects(warehouse, D2) == []
+
+
 def test_missing_optional_table_is_a_warning(warehouse, tmp_path, clean_extract):
     src = tmp_path / "src"
     shutil.copytree(clean_extract, src)

@@ -223,6 +223,22 @@ def test_a_layer_retried_after_a_transient_failure_is_judged_by_its_last_attempt
     assert (plan(target, D3).action, plan(target, D3).failed_layer) == ("retry", "publish")
 
 
+def test_on_duckdb_a_command_meeting_a_busy_warehouse_says_so(target_env):
+    """DuckDB lets one process open the file: while a run works, `dq runs` / `dq plan` cannot read the registry.
+    They say that another process (its pid) has the warehouse, with LOCK_TIMEOUT, not a connection problem."""
+    target = target_env("duckdb")
+    with Warehouse(target) as wh:
+        registry.ensure_tables(wh)
+    done = _block_warehouse(target, 5)
+    try:
+        for args in (["runs"], ["plan", "--date", str(D1)]):
+            result = invoke(*args, "--target", target)
+            assert result.exit_code == 2, result.output
+            assert "[LOCK_TIMEOUT]" in result.output and "in use by another process (pid " in result.output
+    finally:
+        done()
+
+
 # --- rerun, backfill ------------------------------------------------------------------------------------
 
 def test_rerun_from_a_layer_records_its_reason_and_is_safe_to_repeat(built_target, clean_extract):
@@ -357,6 +373,77 @@ def test_plan_recommends_the_action_of_every_reason_code(target):
             assert p["then"]
     text = invoke("plan", "--date", "2026-03-01", "--target", target).output
     assert "Operator checklist" in text and "failing partition" in text
+
+
+def _record_validation(target: str, day: dt.date, layer: str, status: str, code: str = "ZERO_ROWS") -> None:
+    """A check's outcome as `dq validate` stores it (meta.dq_results), now."""
+    from dbt_project.validate import DQ_RESULTS_DDL
+
+    with Warehouse(target) as wh:
+        wh.execute(DQ_RESULTS_DDL)
+        p = ", ".join([wh.param] * 13)
+        wh.execute(f"insert into meta.dq_results values ({p})",
+                   [f"val-{time.time_ns()}", target, layer, day, f"{layer}.check", "t", 0, 0, status, code, None,
+                    None, registry.now()])
+
+
+def test_plan_reads_landings_validations_and_quarantined_rows_too(target, clean_extract, extract_factory):
+    """Beyond the registry: a date landed by `dq ingest` alone is not a gap; a failed landing is replayed (re-land
+    first, then the command); validation failing since the run holds the date and names its action; quarantined
+    rows are escalated with `dq rejects`."""
+    assert invoke("ingest", "--date", str(D1), "--source", str(clean_extract), "--target", target).exit_code == 0
+    p = plan(target, D1)
+    assert (p.action, p.checklist["downstream_decision"]) == ("none", "hold") and "dq ingest" in p.why, p
+    assert "meta.ldz_files" in p.evidence and "no validation recorded" in p.checklist["checks_result"]
+    _record_validation(target, D1, "publish", "PASS")
+    assert (plan(target, D1).action, plan(target, D1).checklist["downstream_decision"]) == ("none", "unblock")
+    _record_validation(target, D1, "publish", "FAIL")  # a newer validation of the layer fails
+    p = plan(target, D1)
+    assert (p.action, p.reason_code, p.failed_layer, p.checklist["downstream_decision"]) == (
+        "rerun", "ZERO_ROWS", "publish", "hold"), p
+    assert p.command == f"dq rerun --date {D1} --layer publish --reason ZERO_ROWS" + (
+        "" if target == "dev" else f" --target {target}")
+
+    bad = extract_factory("checksum_mismatch")  # no run: the landing's own failure
+    assert invoke("ingest", "--date", str(D2), "--source", str(bad), "--target", target).exit_code == 1
+    p = plan(target, D2)
+    assert (p.action, p.reason_code, p.failed_layer) == ("replay", "CHECKSUM_MISMATCH", "ingest"), p
+    assert p.first and p.first[0].startswith("re-land") and "--layer ingest" in p.command
+    text = invoke("plan", "--date", str(D2), "--target", target).output
+    assert text.index("first: re-land") < text.index("command: dq rerun"), text
+
+    bad = extract_factory("bad_number")  # quarantined rows (the last date): the run goes on, the plan escalates
+    assert invoke("ingest", "--date", str(D2), "--source", str(bad), "--target", target).exit_code == 1
+    p = plan(target, D2)
+    assert (p.action, p.reason_code) == ("escalate", "BAD_VALUE") and p.then[0].startswith("dq rejects"), p
+
+    with Warehouse(target) as wh:  # a run's ingest failed on the record count: replay, not a rerun of the same files
+        registry.ensure_tables(wh)
+        step = registry.Step("run", "run-rows", "run-rows", target, "ingest", D3, D3)
+        step.status, step.reason_code = "failed", "ROW_COUNT_MISMATCH"
+        registry.insert_step(wh, step)
+    p = plan(target, D3)
+    assert (p.action, p.failed_layer) == ("replay", "ingest") and "wrote no evidence file" in p.evidence, p
+
+
+def test_the_latest_landing_of_a_date_is_the_last_loaded_even_the_next_day(target, extract_factory):
+    """Load ids carry the time of day, not the day: a date landed at 23:00 and again the next morning at 01:00
+    has the older load under the larger id. The latest landing (plan, run evidence, backfill's dry run) is the
+    last loaded."""
+    clean, bad = extract_factory(), extract_factory("checksum_mismatch")
+    assert invoke("ingest", "--date", str(D2), "--source", str(clean), "--target", target).exit_code == 0
+    assert invoke("ingest", "--date", str(D2), "--source", str(bad), "--target", target).exit_code == 1
+    with Warehouse(target) as wh:
+        (first,), (second,) = wh.query("select distinct load_id from meta.ldz_files order by 1")
+        late, early = ("20260102-230000-0000000000", "20260102-010000-0000000000")
+        p = wh.param
+        for old, new, shift in ((first, late, 0), (second, early, 1)):  # the second landing: the next morning
+            wh.execute(f"update meta.ldz_files set load_id = {p}, loaded_at = {p} where load_id = {p}",
+                       [new, dt.datetime(2026, 11, 23 + shift, 1 if shift else 23), old])
+    assert plan(target, D2).reason_code == "CHECKSUM_MISMATCH"  # the morning's failed landing, not the evening's
+    files = {f["table"]: f for f in ops.backfill_plan(target, D2, D2, bad)["dates"][0]["files"]}
+    # the morning's landing recorded the damaged file's own sha256, which differs from the manifest's
+    assert files["ua_ccrunlog"]["state"] == "changed" and files["customer"]["state"] == "same", files
 
 
 # --- date control, dq runs ------------------------------------------------------------------------------
