@@ -50,7 +50,7 @@ def as_of_date():
     return "current_date"
 
 
-def current_version(sat, parent_hk, partition_by=()):
+def current_version(sat, parent_hk, partition_by=(), by_business_date=False):
     return f"select * from {sat} where {parent_hk} is not null"
 
 

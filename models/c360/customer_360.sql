@@ -4,8 +4,9 @@
 -- Windows: "30d" and "90d" are the 30 and 90 calendar days ending on D, inclusive ([D-29, D], [D-89, D]).
 -- Contacts count only statuses that count as a contact, responses only types that count as a response
 -- (seeds/map_*.csv); revenue and the last response use every response. response_rate = responses /
--- contacts, 0 when there is no contact. ML enrichment: the latest score (by scored_at) of each model in
--- var('ml_models'), as <model>_score / _decile / _model_version / _scored_at; NULL when never scored.
+-- contacts, 0 when there is no contact. ML enrichment: each model in var('ml_models') as scored for the latest
+-- business date up to D (of that date's scorings the last by scored_at: a past date scored again does not
+-- override a newer one), as <model>_score / _decile / _model_version / _scored_at; NULL when never scored.
 with customers as (
     select * from {{ ref('ifl_customer') }}
 ),
@@ -21,7 +22,7 @@ channels as (
 ),
 
 ml_scores as (
-    {{ cdm.current_version('s_customer_ml_score', 'customer_hk', ['model_name']) }}
+    {{ cdm.current_version('s_customer_ml_score', 'customer_hk', ['model_name'], by_business_date=true) }}
 ),
 
 as_of as (
