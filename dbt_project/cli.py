@@ -814,12 +814,14 @@ def _show_dates(target, as_json):
         ensure_tables(wh)
         current, window = current_date(wh, target), load_window(wh)
     doc = {"target": target, "current_business_date": current.isoformat() if current else None,
-           "load_window": [str(d) for d in window] if window else None}
+           "load_window": [str(d) for d in window[:2]] if window else None,
+           "as_of_date": str(window[2]) if window else None}
     if as_json:
         click.echo(json.dumps(doc, indent=2))
     else:
         console.print(f"{target}: current business date [bold]{doc['current_business_date'] or 'not set'}[/]; "
-                      f"load window (what a plain dbt build loads): {' .. '.join(doc['load_window'] or ['none'])}")
+                      f"load window (what a plain dbt build loads): {' .. '.join(doc['load_window'] or ['none'])}; "
+                      f"as of {doc['as_of_date'] or 'none'} (the interface and 360 layers, which never move back)")
 
 
 @dates_group.command("show")
@@ -942,7 +944,8 @@ def backfill_cmd(from_date, to_date, dry_run, source, wait, target, as_json):
     fails to ingest (the dates before it still load) and prints the exact command to resume.
     --dry-run: per date the source files present or missing, their sha256 (manifest) against what is landed
     (new / same / changed / missing), and the rows the manifests promise. Reads only.
-    ML scores are per date: after a backfill run `dq run --date D --from-layer ml` for the dates that need them.
+    ML scores are made for the date the published tables are as of (the last date, or a later one already
+    built): after a backfill run `dq run --date <that date> --from-layer ml`.
     """
     from .ops import backfill, backfill_plan
 

@@ -145,7 +145,9 @@ def ensure_schema(wh: Warehouse) -> None:
         sha256 {t[TEXT]}, size_bytes {t[INT]}, rows_manifest {t[INT]}, rows_file {t[INT]},
         rows_loaded {t[INT]}, rows_rejected {t[INT]}, loaded_at {t[TIMESTAMP]} NOT NULL)""")
     wh.execute(f"CREATE TABLE IF NOT EXISTS meta.load_window "
-               f"(from_date {t[DATE]} NOT NULL, to_date {t[DATE]} NOT NULL)")
+               f"(from_date {t[DATE]} NOT NULL, to_date {t[DATE]} NOT NULL, as_of_date {t[DATE]})")
+    if not wh.column_exists("meta", "load_window", "as_of_date"):  # a warehouse from before the column
+        wh.execute(f"ALTER TABLE meta.load_window ADD COLUMN as_of_date {t[DATE]}")
     if wh.engine == "postgres":
         wh.execute("CREATE INDEX IF NOT EXISTS ldz_rejects_date ON ldz.ldz_rejects (business_date, table_name)")
         _ensure_pg_safe_casts(wh)

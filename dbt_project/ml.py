@@ -130,10 +130,9 @@ class Features:
     y: object  # numpy int array: 1 = responded in the last 30 days
 
 
-def read_features(wh: Warehouse, business_date: dt.date) -> Features:
-    """The published customer rows as of `business_date` (refuses any other as_of_date)."""
-    import numpy as np
-
+def check_features_date(wh: Warehouse, business_date: dt.date) -> None:
+    """Refuse (MlUsageError) unless the published customer rows are as of `business_date`: scores are made
+    for the date Customer 360 is built as of, which never moves back (load_window.py)."""
     relation = f"{FEATURES_SCHEMA}.{FEATURES_TABLE}"
     hint = f"build through {business_date} first: dq build --from <first date> --to {business_date}"
     if not wh.table_exists(FEATURES_SCHEMA, FEATURES_TABLE):
@@ -142,7 +141,18 @@ def read_features(wh: Warehouse, business_date: dt.date) -> Features:
     as_of = sorted(_as_date(d[0]) for d in dates if d[0] is not None)
     if as_of != [business_date]:
         shown = ", ".join(str(d) for d in as_of) or "no rows"
+        if as_of and as_of[-1] > business_date:
+            hint = (f"a past date cannot be scored: the published tables never move back, and scores are made "
+                    f"for the date they are as of. Score {as_of[-1]} (dq ml score --date {as_of[-1]})")
         raise MlUsageError(f"{relation} is as of {shown}, not {business_date}; {hint}")
+
+
+def read_features(wh: Warehouse, business_date: dt.date) -> Features:
+    """The published customer rows as of `business_date` (refuses any other as_of_date)."""
+    import numpy as np
+
+    relation = f"{FEATURES_SCHEMA}.{FEATURES_TABLE}"
+    check_features_date(wh, business_date)
     rows = wh.query(
         "select customer_id, age_years, tenure_days, contacts_total, contacts_30d, contacts_90d, "
         f"first_contact_at, last_contact_at, {', '.join(CATEGORICAL)}, {LABEL} "

@@ -460,12 +460,22 @@ def _ml_step(r: Runner, day: dt.date) -> bool:
     return step.status != "failed"
 
 
-def _skip(r: Runner, layers: list[str], from_date: dt.date, to_date: dt.date) -> None:
+def _skip(r: Runner, layers: list[str], from_date: dt.date, to_date: dt.date,
+          why: str = "not run: an earlier step failed") -> None:
     steps = [r.start(layer, from_date, to_date) for layer in layers]
     for s in steps:
-        r.finish(s, "skipped", err="not run: an earlier step failed", seconds=0.0)
+        r.finish(s, "skipped", err=why, seconds=0.0)
     if steps:
         r.write(*steps, insert=True)
+
+
+def _built_as_of(r: Runner) -> dt.date | None:
+    from .load_window import built_as_of
+
+    def go():
+        with r.connect() as wh:
+            return built_as_of(wh)
+    return r.retrying("as-of date", go)
 
 
 def _landed_rows(r: Runner, from_date: dt.date, to_date: dt.date) -> int | None:
@@ -567,6 +577,11 @@ def run_date(target: str | None, day: dt.date, source: str | Path | None = None,
     src = source_root(source)
     if "ingest" in layers and not src.is_dir():
         raise ConfigError(f"source folder {src} does not exist (--source, or set DQ_SOURCE)")
+    if layers == ["ml"]:  # ML alone scores what is published: refuse a date it is not as of before anything runs
+        from .ml import check_features_date
+
+        with Warehouse(target) as wh:
+            check_features_date(wh, day)
     r = Runner(job, target, day, day, run_reason, policy, progress)
     r.lock([day], wait)
     try:
@@ -584,7 +599,15 @@ def run_date(target: str | None, day: dt.date, source: str | Path | None = None,
             else:
                 _skip(r, dbt_layers, day, day)
         if "ml" in layers:
-            ok = _ml_step(r, day) if ok else (_skip(r, ["ml"], day, day) or False)
+            as_of = _built_as_of(r) if ok else None
+            if not ok:
+                ok = _skip(r, ["ml"], day, day) or False
+            elif as_of and as_of > day:  # a past date: publish was rebuilt as of the later date (load_window.py)
+                _skip(r, ["ml"], day, day, f"not run: the published tables are as of {as_of}, and scores are made "
+                      f"for that date; to take {day}'s changes into the scores: dq ml score --date {as_of}, then "
+                      f"dq build --from {as_of} --select tag:ml+")
+            else:
+                ok = _ml_step(r, day)
         if not r.res.ok:
             s = r.res.failed_step
             r.res.resume_command = f"dq rerun --date {day} --layer {s.layer}" + (

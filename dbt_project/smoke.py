@@ -7,8 +7,8 @@ Checks, in order (each PASS / FAIL / SKIPPED with a detail):
 3. `connection` — the warehouse answers `select 1`;
 4. `publish_contracts` — every cdm_publish model of the contract yml (models/cdm_publish/
    _cdm_publish__models.yml, the contract dbt enforces) exists with every contract column and its type family;
-5. `date_control` — when meta.etl_date_control exists: the current business date is set, not in the
-   future, and landed (meta.ldz_files); SKIPPED (and said so) when the warehouse has no date control yet;
+5. `date_control` — when meta.etl_date_control holds the target's current business date: it is not in the
+   future, and landed (meta.ldz_files); SKIPPED (and said so) when the warehouse has no date set yet;
 6. `publish_validation` — the GX publish checkpoint (ge/suites/publish.py: contract types, rows as of the
    date) passes for the current business date (date control, else the latest landed date). Its results are
    rendered as Data Docs under reports/data_docs/ but, unlike `dq validate`, not stored in meta.dq_results.
@@ -135,8 +135,9 @@ def date_control_problems(wh: Warehouse, target: str) -> tuple[str, str]:
     if not wh.table_exists("meta", "etl_date_control"):
         return SKIPPED, "no date control in this warehouse (meta.etl_date_control does not exist)"
     current = date_control_current(wh, target)
-    if current is None:
-        return FAIL, f"meta.etl_date_control has no current business date for target {target}"
+    if current is None:  # the table exists once any run has run; the calendar is in use only once a date is set
+        return SKIPPED, (f"no current business date set for target {target} (runs name their dates; "
+                         "`dq dates set D` turns this check on)")
     if current > dt.date.today():
         return FAIL, f"current business date {current} is in the future"
     landed = wh.scalar(f"select count(*) from meta.ldz_files where business_date = {wh.param}", [current]) \

@@ -204,6 +204,13 @@ class Warehouse:
             "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
             [schema, table]))
 
+    def column_exists(self, schema: str, table: str, column: str) -> bool:
+        fold = "upper" if self.engine == "snowflake" else ""  # Snowflake stores unquoted names upper-cased
+        p = self.param
+        return bool(self.scalar(
+            f"select count(*) from information_schema.columns where table_schema = {fold}({p}) and table_name = "
+            f"{fold}({p}) and column_name = {fold}({p})", [schema, table, column]))
+
     @property
     def param(self) -> str:
         """The parameter placeholder of the engine's driver."""

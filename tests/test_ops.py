@@ -255,6 +255,31 @@ def test_rerun_from_a_layer_records_its_reason_and_is_safe_to_repeat(built_targe
     validate_evidence(doc["evidence_path"])
 
 
+def test_rerunning_a_past_date_keeps_the_published_tables_as_of_the_latest_date(built_target, clean_extract):
+    """The warehouse is built through D3. Rerunning D1 from its ingest (late or corrected data) reloads D1 into
+    the vault and rebuilds the interface, 360 and publish layers as of D3, not D1: consumers never see the
+    published tables move back, and the same data gives the same published rows."""
+    def published() -> list[tuple]:
+        with Warehouse(built_target) as wh:
+            return sorted(map(repr, wh.query("select * from cdm_publish.customer_360_v1")))
+    before = published()
+    result = invoke("rerun", "--date", str(D1), "--layer", "ingest", "--source", str(clean_extract), "--target",
+                    built_target, "--json")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.output)
+    assert doc["downstream_decision"] == "unblock"
+    ml = doc["steps"][-1]  # scores are made for the published date (D3), not for D1
+    assert (ml["layer"], ml["status"]) == ("ml", "skipped") and f"dq ml score --date {D3}" in ml["err_msg"], ml
+    with Warehouse(built_target) as wh:
+        assert wh.query("select distinct as_of_date from cdm_publish.customer_360_v1") == [(D3,)]
+        assert wh.query("select from_date, to_date, as_of_date from meta.load_window") == [(D1, D1, D3)]
+    assert published() == before
+    runs = len(rows_of(built_target))
+    result = invoke("run", "--date", str(D1), "--from-layer", "ml", "--target", built_target)  # ML alone: refused
+    assert result.exit_code == 2 and "a past date cannot be scored" in result.output, result.output
+    assert len(rows_of(built_target)) == runs  # before anything ran
+
+
 def test_a_failing_rerun_prints_one_json_document_and_dbt_lines_go_to_stderr(built_target, clean_extract):
     with Warehouse(built_target) as wh:  # an unmapped channel: the interface layer's mapping test fails
         wh.execute("update rdv.s_offer_details set channel = 'FAX'")
@@ -452,7 +477,8 @@ def test_date_control_sets_the_window_a_plain_dbt_build_reads(target):
     assert invoke("dates", "set", "2026-01-02", "--target", target).exit_code == 0
     assert invoke("dates", "advance", "--target", target).exit_code == 0
     doc = json.loads(invoke("dates", "show", "--target", target, "--json").output)
-    assert doc == {"target": target, "current_business_date": "2026-01-03", "load_window": ["2026-01-03"] * 2}
+    assert doc == {"target": target, "current_business_date": "2026-01-03", "load_window": ["2026-01-03"] * 2,
+                   "as_of_date": "2026-01-03"}
     from dbt_project.health import date_control_current
 
     with Warehouse(target) as wh:  # the healthcheck / smoke read the same row

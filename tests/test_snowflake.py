@@ -382,13 +382,14 @@ def test_dq_dates_show_set_advance_on_the_emulator(snowflake_target):
     done = _cli("dates", "set", "2026-01-02", "--json")
     assert done.exit_code == 0, done.output
     assert _doc(done) == {"target": "snowflake", "current_business_date": "2026-01-02",
-                          "load_window": ["2026-01-02", "2026-01-02"]}
+                          "load_window": ["2026-01-02", "2026-01-02"],
+                          "as_of_date": "2026-01-03"}  # Customer 360 is built as of D3: it does not move back
     moved = _cli("dates", "advance", "--json")
     assert moved.exit_code == 0, moved.output
     assert _doc(moved)["current_business_date"] == "2026-01-03"
     with Warehouse(snowflake_target) as wh:
         assert wh.query("select target, current_business_date from meta.etl_date_control") == [("snowflake", D3)]
-        assert wh.query("select from_date, to_date from meta.load_window") == [(D3, D3)]
+        assert wh.query("select from_date, to_date, as_of_date from meta.load_window") == [(D3, D3, D3)]
     assert _doc(_cli("dates", "--json"))["load_window"] == ["2026-01-03", "2026-01-03"]
 
 

@@ -20,7 +20,8 @@
                 'MAPPING_MISSING: ' ~ model.identifier ~ '.' ~ column_name ~ ' has codes with no mapping in seed '
                 ~ mapping ~ ': ' ~ codes | join(', ')
                 ~ '. Add them to seeds/' ~ mapping ~ '.csv, run `dbt seed --select ' ~ mapping
-                ~ '`, then rerun the date from the ifl layer.') }}
+                ~ '`, then rebuild the interface facts of the loaded dates with it: `dq build --from <first date> '
+                ~ '--to <last date> --select ifl+ --full-refresh` (runbooks/05-ifl-360-failure.md, A).') }}
         {%- endif -%}
     {%- endif %}
     {{ unmapped_sql }}
