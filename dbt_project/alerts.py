@@ -54,11 +54,13 @@ ALERTS_DDL = """create table if not exists meta.etl_alerts (
     sent boolean not null,
     sent_at timestamp,
     attempts integer not null,
-    last_error text
+    last_error text,
+    acknowledged_at timestamp,
+    ack_note text
 )"""
 
 COLUMNS = ("alert_id", "kind", "reason_code", "business_date", "table_name", "layer", "run_id", "message",
-           "details", "created_at", "sent", "sent_at", "attempts", "last_error")
+           "details", "created_at", "sent", "sent_at", "attempts", "last_error", "acknowledged_at", "ack_note")
 
 
 @dataclass
@@ -77,18 +79,23 @@ class Alert:
     sent_at: dt.datetime | None = None
     attempts: int = 0
     last_error: str | None = None
+    acknowledged_at: dt.datetime | None = None  # an operator accepted it (`dq alerts ack`), with a note
+    ack_note: str | None = None
 
     def as_dict(self) -> dict:
         d = asdict(self)
-        for k in ("business_date", "created_at", "sent_at"):
+        for k in ("business_date", "created_at", "sent_at", "acknowledged_at"):
             d[k] = d[k].isoformat() if d[k] else None
         return d
 
 
 def ensure_table(wh: Warehouse) -> None:
-    """Create meta.etl_alerts if missing (idempotent)."""
+    """Create meta.etl_alerts if missing (idempotent); add the acknowledgement columns to an older table."""
     wh.execute("create schema if not exists meta")
     wh.execute(ALERTS_DDL)
+    for column, typ in (("acknowledged_at", "timestamp"), ("ack_note", "text")):
+        if not wh.column_exists("meta", "etl_alerts", column):
+            wh.execute(f"alter table meta.etl_alerts add column {column} {typ}")
 
 
 @contextmanager
@@ -121,10 +128,10 @@ def record_alert(wh_or_target, kind: str, reason_code: str | ReasonCode, busines
                   table, layer, run_id, _now())
     with _warehouse(wh_or_target) as wh:
         ensure_table(wh)
-        wh.execute(f"insert into meta.etl_alerts ({', '.join(COLUMNS)}) values ({', '.join([wh.param] * 14)})",
+        wh.execute(f"insert into meta.etl_alerts ({', '.join(COLUMNS)}) values ({', '.join([wh.param] * 16)})",
                    [alert.alert_id, alert.kind, alert.reason_code, alert.business_date, alert.table_name,
                     alert.layer, alert.run_id, alert.message, json.dumps(alert.details, default=str),
-                    alert.created_at, False, None, 0, None])
+                    alert.created_at, False, None, 0, None, None, None])
         if notify:
             (notifier or Notifier.from_env()).deliver(wh, alert)
     return alert
@@ -144,6 +151,7 @@ def list_alerts(wh_or_target, last: int = 20, business_date: dt.date | None = No
     with _warehouse(wh_or_target) as wh:
         if not wh.table_exists("meta", "etl_alerts"):
             return []
+        ensure_table(wh)
         where, args = ("", [])
         if business_date:
             where, args = f"where business_date = {wh.param}", [business_date]
@@ -303,7 +311,7 @@ class Finding:
     check: str  # zero_rows | row_count_band | negative_revenue
     layer: str
     table: str
-    status: str  # OK | ALERT | SKIPPED
+    status: str  # OK | ALERT | ACKNOWLEDGED (an ALERT an operator accepted: `dq alerts ack`) | SKIPPED
     observed: float | int | None = None
     expected: str = ""
     reason_code: str | None = None
@@ -406,6 +414,7 @@ class CheckReport:
     findings: list[Finding]
     alerts: list[Alert]
     already_recorded: int = 0
+    acknowledged: int = 0
 
     @property
     def breaches(self) -> list[Finding]:
@@ -418,13 +427,14 @@ class CheckReport:
     def as_dict(self) -> dict:
         return {"business_date": self.business_date.isoformat(), "target": self.target, "ok": self.ok,
                 "findings": [f.as_dict() for f in self.findings], "alerts": [a.as_dict() for a in self.alerts],
-                "already_recorded": self.already_recorded}
+                "already_recorded": self.already_recorded, "acknowledged": self.acknowledged}
 
 
 def check(target: str | None, day: dt.date, settings: AnomalySettings | None = None, notify: bool = True,
           notifier: Notifier | None = None) -> CheckReport:
     """Detect ZERO_ROWS and ANOMALY for a business date and record one alert per breach. Rerun-safe: an
-    alert already recorded for the same date, kind, table and message is not recorded (nor sent) again."""
+    alert already recorded for the same date, kind, table and message is not recorded (nor sent) again; when an
+    operator acknowledged it (`dq alerts ack`), its finding is ACKNOWLEDGED, not a breach."""
     settings = settings or AnomalySettings.from_env()
     with Warehouse(target) as wh:
         if not wh.table_exists("meta", "ldz_files"):
@@ -433,17 +443,47 @@ def check(target: str | None, day: dt.date, settings: AnomalySettings | None = N
                     + negative_revenue_findings(wh, day))
         ensure_table(wh)
         p = wh.param
-        recorded, skipped = [], 0
+        recorded, skipped, acknowledged = [], 0, 0
         for f in findings:
             if f.status != "ALERT":
                 continue
             kind = "ZERO_ROWS" if f.reason_code == ReasonCode.ZERO_ROWS.value else "ANOMALY"
-            seen = wh.scalar(f"select count(*) from meta.etl_alerts where kind = {p} and business_date = {p} "
-                             f"and table_name = {p} and message = {p}", [kind, day, f.table, f.message])
+            seen, acked = wh.query(
+                f"select count(*), count(acknowledged_at) from meta.etl_alerts where kind = {p} and "
+                f"business_date = {p} and table_name = {p} and message = {p}", [kind, day, f.table, f.message])[0]
+            if acked:
+                f.status = "ACKNOWLEDGED"
+                acknowledged += 1
             if seen:
                 skipped += 1
                 continue
             recorded.append(record_alert(wh, kind, f.reason_code, day, f.message,
                                          {"check": f.check, "observed": f.observed, "expected": f.expected},
                                          table=f.table, layer=f.layer, notify=notify, notifier=notifier))
-    return CheckReport(day, target or default_target(), findings, recorded, skipped)
+    return CheckReport(day, target or default_target(), findings, recorded, skipped, acknowledged)
+
+
+def acknowledge(target: str | None, alert_ids: list[str], note: str) -> list[Alert]:
+    """Mark alerts as accepted by an operator, with a note (e.g. "campaign paused: real drop"). Each id may be a
+    unique prefix (at least 6 characters) of an alert_id. Raises ConfigError for an unknown or ambiguous id."""
+    if not note.strip():
+        raise ConfigError("--note must say why the alert is accepted (it goes into meta.etl_alerts.ack_note)")
+    with Warehouse(target) as wh:
+        if not wh.table_exists("meta", "etl_alerts"):
+            raise ConfigError("no alert recorded yet (meta.etl_alerts does not exist)")
+        ensure_table(wh)
+        p, found = wh.param, []
+        for wanted in alert_ids:
+            if len(wanted) < 6:
+                raise ConfigError(f"alert id {wanted!r}: give at least 6 characters (`dq alerts` shows them)")
+            ids = [r[0] for r in wh.query(f"select alert_id from meta.etl_alerts where alert_id like {p}",
+                                           [wanted.replace("%", "") + "%"])]
+            if len(ids) != 1:
+                raise ConfigError(f"alert id {wanted!r} matches {len(ids) or 'no'} alerts: give more of it")
+            found.append(ids[0])
+        with wh.transaction():
+            for alert_id in found:
+                wh.execute(f"update meta.etl_alerts set acknowledged_at = {p}, ack_note = {p} where alert_id = {p}",
+                           [_now(), note.strip(), alert_id])
+        alerts = {a.alert_id: a for a in list_alerts(wh, 10**6)}
+    return [alerts[i] for i in found]

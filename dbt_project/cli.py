@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from . import params
-from .errors import DATA_FAILURE, OK, handle_errors
+from .errors import DATA_FAILURE, OK, USAGE, fail, handle_errors
 from .generator import INJECTION_KINDS, generate
 from .project import root
 
@@ -163,7 +163,10 @@ def rejects_cmd(business_date, target, table, limit, as_json):
 @click.option("--from", "from_date", type=params.DATE, required=True, help="First business date to load.")
 @click.option("--to", "to_date", type=params.DATE, default=None, help="Last business date. Default: --from.")
 @click.option("--select", "-s", "select", multiple=True, help="dbt selection (repeatable). Default: everything.")
-@click.option("--full-refresh", is_flag=True, help="Rebuild vault tables from scratch (drops history!).")
+@click.option("--full-refresh", is_flag=True,
+              help="Rebuild the SELECTED incremental models from all their inputs (dbt --full-refresh). With "
+                   "--select ifl+ or c360+ that is the documented repair (runbook 05); on rdv models it drops the "
+                   "vault's history: never without a restore plan.")
 @params.target
 @params.json_output
 @handle_errors
@@ -232,8 +235,7 @@ def _run_bench(run, record_fn, record: bool, as_json: bool, title: str, columns,
     try:
         res = run(progress)
     except BenchError as exc:
-        err_console.print(f"[red]error:[/] {exc}")
-        sys.exit(DATA_FAILURE)
+        fail(str(exc), DATA_FAILURE, None, as_json)
     if record:
         res["recorded_in"] = str(record_fn(res))
     if as_json:
@@ -398,7 +400,6 @@ def validate_cmd(layer, business_date, max_failing_rows, target, as_json):
     check in meta.dq_results; shows up to N failing rows per failed check; writes offline Data Docs under
     reports/data_docs/. Exit 1 when a check fails, 2 when the layer is not built or on a config error.
     """
-    from .errors import USAGE
     from .validate import validate, validation_table
 
     progress = None if as_json else (lambda msg: err_console.print(f"  {msg}"))
@@ -465,8 +466,7 @@ def ml_score_cmd(business_date, target, models, as_json):
     try:
         res = ml.score(target, business_date, list(models) or None)
     except ml.MlDataError as exc:
-        err_console.print(f"[red]error:[/] [{exc.reason.value}] {exc}")
-        sys.exit(DATA_FAILURE)
+        fail(str(exc), DATA_FAILURE, exc.reason, as_json)
     if as_json:
         click.echo(json.dumps(res.as_dict(), indent=2, default=str))
         return
@@ -485,7 +485,7 @@ def ml_score_cmd(business_date, target, models, as_json):
 # --- operations: alerts, healthcheck, smoke, docs (issue 6; dbt_project/alerts.py, health.py, smoke.py, site.py)
 
 _STATUS_STYLE = {"OK": "green", "PASS": "green", "ALERT": "red", "BREACH": "red", "FAIL": "red", "WARN": "yellow",
-                 "SKIPPED": "dim"}
+                 "SKIPPED": "dim", "ACKNOWLEDGED": "cyan"}
 
 
 def _status(value: str) -> str:
@@ -519,12 +519,15 @@ def alerts_group(ctx, last, business_date, target, as_json):
         return
     t = Table(title=f"Alerts (latest {last})" + (f" of {business_date}" if business_date else ""),
               title_justify="left")
-    for col in ("created", "kind", "reason", "date", "where", "message", "sent", "tries"):
-        t.add_column(col, overflow="fold", no_wrap=col in ("kind", "reason", "status", "check", "date"))
+    for col in ("created", "id", "kind", "reason", "date", "where", "message", "sent (tries): last error",
+                "acknowledged"):
+        t.add_column(col, overflow="fold", no_wrap=col in ("id", "kind", "reason", "status", "check", "date"))
     for a in rows:
-        t.add_row(f"{a.created_at:%Y-%m-%d %H:%M:%S}", f"[red]{a.kind}[/]", a.reason_code, str(a.business_date or ""),
-                  " ".join(x for x in (a.layer, a.table_name, a.run_id) if x), a.message,
-                  "yes" if a.sent else ("[yellow]no[/]" if a.last_error else "no"), str(a.attempts))
+        sent = ("yes" if a.sent else "[yellow]no[/]" if a.last_error else "no") + f" ({a.attempts})" + (
+            f": {a.last_error}" if a.last_error else "")
+        t.add_row(f"{a.created_at:%Y-%m-%d %H:%M:%S}", a.alert_id[:8], f"[red]{a.kind}[/]", a.reason_code,
+                  str(a.business_date or ""), " ".join(x for x in (a.layer, a.table_name, a.run_id) if x), a.message,
+                  sent, f"{a.acknowledged_at:%Y-%m-%d %H:%M}: {a.ack_note}" if a.acknowledged_at else "")
     console.print(t if rows else "No alerts recorded.")
 
 
@@ -546,7 +549,8 @@ def alerts_check_cmd(business_date, window, band, min_history, no_notify, target
     ZERO_ROWS: a table every day feeds (LDZ contact history, flowchart runs, treatments; rdv.l_contact,
     s_contact_status, s_flowchart_run_execution) has no rows for --date. ANOMALY: a daily row count outside
     median x (1 ± band) of the earlier dates in the window, or a negative revenue* value (rdv rows of the
-    date, c360, cdm_publish). Rerun-safe (an alert already recorded is not repeated). Exit 1 on a breach.
+    date, c360, cdm_publish). Rerun-safe (an alert already recorded is not repeated). Exit 1 on a breach;
+    a breach whose alert an operator acknowledged (`dq alerts ack`) is ACKNOWLEDGED and does not count.
     """
     from .alerts import AnomalySettings, check
 
@@ -564,8 +568,30 @@ def alerts_check_cmd(business_date, window, band, min_history, no_notify, target
         console.print(t)
         sent = sum(a.sent for a in rep.alerts)
         console.print(f"{len(rep.breaches)} breach(es): {len(rep.alerts)} alert(s) recorded ({sent} sent), "
-                      f"{rep.already_recorded} already recorded. `dq alerts` lists them.")
+                      f"{rep.already_recorded} already recorded, {rep.acknowledged} acknowledged (not breaches). "
+                      "`dq alerts` lists them; `dq alerts ack ID --note WHY` accepts one.")
     sys.exit(OK if rep.ok else DATA_FAILURE)
+
+
+@alerts_group.command("ack")
+@click.argument("alert_ids", nargs=-1, required=True, metavar="ALERT_ID...")
+@click.option("--note", required=True, help="Why it is accepted (e.g. 'campaign paused: a real drop'); stored.")
+@params.target
+@params.json_output
+@handle_errors
+def alerts_ack_cmd(alert_ids, note, target, as_json):
+    """Accept alerts after looking into them (an ANOMALY that is a real change, say): `dq alerts check` then
+    reports their breach as ACKNOWLEDGED and exits 0 for it. ALERT_ID: the id `dq alerts` shows (a unique
+    prefix of 6+ characters). The note and time are kept in meta.etl_alerts."""
+    from .alerts import acknowledge
+
+    done = acknowledge(target, list(alert_ids), note)
+    if as_json:
+        click.echo(json.dumps([a.as_dict() for a in done], indent=2, default=str))
+    else:
+        for a in done:
+            console.print(f"acknowledged {a.alert_id[:8]} {a.kind} {a.reason_code} {a.business_date or ''} "
+                          f"{a.table_name or ''}: {a.ack_note}")
 
 
 @alerts_group.command("record")
@@ -606,8 +632,7 @@ def alerts_resend_cmd(last, target, as_json):
 
     notifier = Notifier.from_env()
     if not notifier.url:
-        err_console.print("error: DQ_ALERT_WEBHOOK_URL is not set: nothing to send to")
-        sys.exit(2)
+        fail("DQ_ALERT_WEBHOOK_URL is not set: nothing to send to", USAGE, None, as_json)
     done = resend_unsent(target, notifier, last)
     if as_json:
         click.echo(json.dumps([a.as_dict() for a in done], indent=2, default=str))
@@ -665,7 +690,6 @@ def smoke_cmd(target, as_json):
     Exit 0 all pass · 1 SMOKE_FAILED (the failing checks are named: decide on rollback,
     runbooks/09-release-smoke.md) · 2 the warehouse cannot be reached (CONNECTIVITY: retry, do not roll back).
     """
-    from .errors import USAGE
     from .smoke import smoke
 
     progress = None if as_json else (lambda msg: err_console.print(f"  {msg}"))
@@ -732,15 +756,12 @@ def _ops_errors(fn):
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        from .errors import USAGE
         from .ops import LockTimeout, Transient
 
         try:
             return fn(*args, **kwargs)
         except (LockTimeout, Transient) as exc:
-            click.echo(f"error: [{exc.reason.value}] {exc} Next: {exc.reason.action} ({exc.reason.description})",
-                       err=True)
-            sys.exit(USAGE)
+            fail(str(exc), USAGE, exc.reason, bool(kwargs.get("as_json")))
 
     return wrapper
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import sys
 
 import click
@@ -29,8 +30,22 @@ def exit_code_for(exc: BaseException) -> tuple[int, ReasonCode | None]:
     raise exc
 
 
+def fail(message: str, code: int, reason: ReasonCode | None, as_json: bool) -> None:
+    """Report a failure the command cannot go on from and exit: the message on stderr and, with --json, one
+    JSON document on stdout too ({"ok": false, "exit_code", "reason_code", "error"}), so a scheduler parsing
+    stdout always gets one."""
+    prefix = f"[{reason.value}] " if reason else ""
+    hint = f" Next: {reason.action} ({reason.description})" if reason and code == USAGE else ""
+    click.echo(f"error: {prefix}{message}{hint}", err=True)
+    if as_json:
+        click.echo(json.dumps({"ok": False, "exit_code": code, "reason_code": reason.value if reason else None,
+                               "error": message}, indent=2))
+    sys.exit(code)
+
+
 def handle_errors(fn):
-    """Turn known exceptions into a one-line message on stderr and the right exit code."""
+    """Turn known exceptions into a one-line message on stderr (and a JSON document under --json) and the
+    right exit code."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
@@ -38,9 +53,6 @@ def handle_errors(fn):
             return fn(*args, **kwargs)
         except (*_USAGE_ERRORS, *_CONNECTION_ERRORS) as exc:
             code, reason = exit_code_for(exc)
-            prefix = f"[{reason.value}] " if reason else ""
-            hint = f" Next: {reason.action} ({reason.description})" if reason else ""
-            click.echo(f"error: {prefix}{exc}{hint}", err=True)
-            sys.exit(code)
+            fail(str(exc), code, reason, bool(kwargs.get("as_json")))
 
     return wrapper

@@ -1,11 +1,16 @@
 """`dq plan --date D`: the recovery decision tree (source 000: retry / rerun / replay / backfill / restore).
 
 Reads the latest run of the date in meta.etl_runs with its evidence file, the date's latest landing
-(meta.ldz_files) and its latest validation (meta.dq_results), and recommends ONE action with the reason code
+(meta.ldz_files), its latest validation (meta.dq_results) and the target's latest `dq smoke` (its evidence
+file: smoke writes nothing into the warehouse), and recommends ONE action with the reason code
 that justifies it, what to do first, the exact command, and the operator checklist. The first that applies:
 
 * a run holds D now (lock taken) ............... retry      wait for it: `dq run --date D --wait 3600`
 * `running` rows but the lock is free .......... rerun      the process died (abandoned): `dq rerun --date D --layer L`
+* the latest run is a rollback whose smoke failed  escalate   rolling back again changes nothing: redeploy the
+                                                              previous code, roll back further or rebuild publish
+                                                              by the failed checks, then `dq smoke` (a passing smoke
+                                                              after it settles the rollback)
 * the latest run failed with code C ............ C's action (reason_codes.py), judged on each layer's last attempt:
     retry    → `dq run --date D --from-layer L`                    (transient: CONNECTIVITY, LOCK_TIMEOUT)
     rerun    → `dq rerun --date D --layer L --reason C`           (a failed ingest is replayed instead)
@@ -13,15 +18,19 @@ that justifies it, what to do first, the exact command, and the operator checkli
     backfill → `dq backfill --from D --to <current business date>` (its --dry-run first)
     restore  → `dq release rollback <latest release> --yes` (it runs `dq smoke`); no release: say how to make one
     escalate → hand the evidence to engineering; after their fix `dq rerun --date D --layer L --reason C`
+* a smoke after the latest run failed .......... restore    `dq release rollback <latest release> --yes`
 * no run, a `dq ingest` of D failed a file ..... that code's action (replay)
 * nothing landed or run for D .................. backfill   `dq backfill --from D --to D`
 * validation since the run/landing fails ....... the failing check's action, from the layer its checks cover
+* open alerts of D since the run (`dq alerts check`, not acknowledged)  their code's action (ZERO_ROWS: rerun,
+                                                              replay for an LDZ table; ANOMALY: escalate)
 * rows of D quarantined in ldz.ldz_rejects ..... escalate   (`dq rejects`; the source corrects them, then replay)
 * otherwise .................................... none
 
 The downstream decision is the run's (registry.downstream_decision: hold while a step failed or runs, or when
-nothing reached cdm_publish), and hold while the latest validation fails; a date landed without a run is
-unblocked only by a passing validation of cdm_publish since the landing.
+nothing reached cdm_publish), and hold while the latest validation or a smoke since the run fails or an
+alert since the run is open; a date
+landed without a run is unblocked only by a passing validation of cdm_publish since the landing.
 """
 
 from __future__ import annotations
@@ -149,6 +158,44 @@ def _landing(wh: Warehouse, day: dt.date) -> list[dict]:
     return [dict(zip(cols, r, strict=True)) for r in rows]
 
 
+def _latest_smoke(target: str) -> dict | None:
+    """The newest `dq smoke` of the target from its evidence file (smoke writes nothing into the warehouse):
+    finished_at, ok, unreachable, failed_checks, path; None when no smoke ran from this machine."""
+    import json
+
+    from .evidence import evidence_dir
+
+    found = []
+    for path in evidence_dir().glob("smoke-*.json"):
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+            if doc.get("target") == target:
+                found.append((dt.datetime.fromisoformat(doc["finished_at"]), doc, path))
+        except (OSError, ValueError, KeyError):
+            continue
+    if not found:
+        return None
+    finished, doc, path = max(found, key=lambda f: f[0])
+    summary = doc.get("dq_summary") or {}
+    return {"finished_at": finished, "ok": doc.get("status") == "success", "path": str(path),
+            "unreachable": "unreachable" in (doc.get("decision_reason") or ""),
+            "failed_checks": summary.get("failed_checks") or []}
+
+
+def _open_alerts(wh: Warehouse, day: dt.date) -> list[dict]:
+    """The date's ZERO_ROWS / ANOMALY alerts (`dq alerts check`) no operator acknowledged, newest first."""
+    if not wh.table_exists("meta", "etl_alerts"):
+        return []
+    acked = " and acknowledged_at is null" if wh.column_exists("meta", "etl_alerts", "acknowledged_at") else ""
+    cols, rows = wh.query_with_columns(
+        "select alert_id, kind, reason_code, layer, table_name, message, created_at from meta.etl_alerts where "
+        f"business_date = {wh.param} and kind in ('ZERO_ROWS', 'ANOMALY'){acked} order by created_at desc", [day])
+    return [dict(zip(cols, r, strict=True)) for r in rows]
+
+
+# what an alert's layer reruns (alerts.MONITORED: an LDZ table that got too few rows is replayed)
+_ALERT_LAYER = {"ldz": "ingest", "rdv": "rdv", "360": "360", "c360": "360", "publish": "publish"}
+
 # what a failing check of a `dq validate` layer reruns: the ldz checks compare LDZ with the vault built from it
 _CHECK_LAYER = {"ldz": "rdv", "rdv": "rdv", "ifl": "ifl", "360": "360", "c360": "360", "publish": "publish"}
 
@@ -167,6 +214,7 @@ def plan(target: str | None, day: dt.date) -> Plan:
         current = registry.current_date(wh, target)
         checks = _checks(wh, day)
         landing = _landing(wh, day)
+        open_alerts = _open_alerts(wh, day)
         release = latest_release(wh)
     t = _t(target)
     final = registry.last_attempts(rows)
@@ -174,6 +222,7 @@ def plan(target: str | None, day: dt.date) -> Plan:
     since = run_end or max((x["loaded_at"] for x in landing), default=None)
     failing = [c for c in checks if c[1] != "PASS" and (since is None or c[4] >= since)]
     rejected = sum(int(x["rows_rejected"] or 0) for x in landing)
+    alerts_after = [a for a in open_alerts if since is None or a["created_at"] >= since]
 
     def make(action: str, code: str | None, why: str, layer: str | None) -> Plan:
         first, cmd, then = command_for(action, code, day, layer, target, current, release)
@@ -182,6 +231,11 @@ def plan(target: str | None, day: dt.date) -> Plan:
     running = [r for r in final if r["status"] == "running"]
     failed = next((r for r in final if r["status"] in ("failed", "abandoned")), None)
     failed_file = next((x for x in landing if x["status"] == "FAILED"), None)
+    smoke = _latest_smoke(target)
+    smoke_after = smoke if smoke and (run_end is None or smoke["finished_at"] > run_end) else None
+    mended = bool(failed and failed["job"] == "rollback" and smoke_after and smoke_after["ok"])
+    if mended:  # a smoke passed after the failed rollback: the deploy was put right
+        failed = None
     if running:
         run_id, layer = rows[0]["run_id"], running[0]["layer"]
         if not registry.DateLock(target, profile(target)["type"], day).is_free():
@@ -196,11 +250,27 @@ def plan(target: str | None, day: dt.date) -> Plan:
     elif failed and failed["status"] == "abandoned":
         p = make("rerun", None, f"run {rows[0]['run_id']} was abandoned during {failed['layer']}", rows[0]["layer"])
         p.failed_layer = failed["layer"]
+    elif failed and failed["job"] == "rollback" and failed["reason_code"] == ReasonCode.SMOKE_FAILED.value:
+        checks = (failed["err_msg"] or "").partition("smoke failed: ")[2] or "see its evidence"
+        p = Plan(target, day.isoformat(), "escalate", ReasonCode.SMOKE_FAILED.value,
+                 f"rollback {failed['run_id']} restored release {failed.get('release_id')}, but smoke still fails "
+                 f"({checks}): rolling back to the same release again changes nothing", f"dq smoke{t}",
+                 ["still failing: hand the rollback's evidence and the smoke's to engineering"],
+                 ["parse / compile failed: the deployed code is the problem — redeploy the previous git tag",
+                  f"publish_contracts / publish_validation failed: the release itself holds the problem — roll back "
+                  f"to an older one (dq release list{t}) or rebuild the publish layer (dbt build --select "
+                  f"cdm_publish{t})",
+                  f"date_control failed: fix the calendar (dq dates set <date>{t})"],
+                 failed_layer=failed["layer"])
     elif failed:
         code = ReasonCode(failed["reason_code"]) if failed["reason_code"] else ReasonCode.TRANSFORM_ERROR
         p = make(_action(code, failed["layer"]), code.value,
                  f"{failed['job']} {failed['run_id']} failed in {failed['layer']} with {code.value} "
                  f"({'retriable' if code.retriable else 'not retriable'}): {code.description}", failed["layer"])
+    elif smoke_after and not smoke_after["ok"] and not smoke_after["unreachable"]:
+        p = make("restore", ReasonCode.SMOKE_FAILED.value,
+                 f"the latest smoke ({smoke_after['path']}) failed after the latest run: "
+                 f"{', '.join(smoke_after['failed_checks'])}. {ReasonCode.SMOKE_FAILED.description}", "publish")
     elif not rows and failed_file:
         code = ReasonCode(failed_file["reason_code"])
         p = make(_action(code, "ingest"), code.value,
@@ -215,6 +285,14 @@ def plan(target: str | None, day: dt.date) -> Plan:
         p = make(code.action, code.value, f"the latest validation of {day} fails: {layer} {n} check(s) with "
                  f"{code.value} ({code.description}) — `dq validate --layer {layer} --date {day}{t}` shows the rows",
                  _CHECK_LAYER.get(layer, layer))
+    elif alerts_after:
+        a = alerts_after[0]
+        code = ReasonCode(a["reason_code"])
+        layer = _ALERT_LAYER.get(a["layer"], a["layer"])
+        p = make(_action(code, layer), code.value,
+                 f"{len(alerts_after)} open alert(s) of {day} since the latest run ({a['kind']} on {a['table_name']}: "
+                 f"{a['message']}); after looking into one you accept: dq alerts ack {a['alert_id'][:8]} --note WHY",
+                 layer)
     elif rejected:
         codes = sorted({c for x in landing if x["rows_rejected"] for c in [x["reason_code"]] if c})
         code = ReasonCode(codes[0]) if codes else ReasonCode.BAD_VALUE
@@ -236,8 +314,9 @@ def plan(target: str | None, day: dt.date) -> Plan:
         source = _evidence_source(path)
         if source and p.command and p.command.startswith(("dq rerun", "dq run", "dq backfill")):
             p.command += source  # the run was given its source folder: the recovery reads the same one
-        decision, decision_why = registry.downstream_decision(
-            [(r["layer"], r["status"], r["reason_code"], r["from_date"]) for r in final])
+        decision, decision_why = (("unblock", "a smoke passed after the failed rollback") if mended else
+                                  registry.downstream_decision(
+                                      [(r["layer"], r["status"], r["reason_code"], r["from_date"]) for r in final]))
     elif landing:
         p.evidence = f"meta.ldz_files, load {landing[0]['load_id']} (`dq ingest` writes no run evidence)"
         published = any(c[0] == "publish" and c[1] == "PASS" for c in checks if since is None or c[4] >= since)
@@ -248,6 +327,10 @@ def plan(target: str | None, day: dt.date) -> Plan:
         decision, decision_why = "hold", "not landed yet"
     if failing and decision == "unblock":
         decision, decision_why = "hold", "the latest validation fails"
+    if smoke_after and not smoke_after["ok"] and not smoke_after["unreachable"] and decision == "unblock":
+        decision, decision_why = "hold", "the latest smoke fails"
+    if alerts_after and decision == "unblock":
+        decision, decision_why = "hold", f"{len(alerts_after)} open alert(s) since the run (dq alerts --date {day})"
     layer = p.failed_layer
     boundary = ("source: not landed yet (no file of the date in meta.ldz_files)" if not landing and not rows
                 else "source: the landed files (fix or re-land the extract, then replay)" if layer == "ingest"

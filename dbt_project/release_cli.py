@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from . import params
-from .errors import DATA_FAILURE, OK, USAGE, handle_errors
+from .errors import DATA_FAILURE, OK, USAGE, fail, handle_errors
 
 console = Console(stderr=False, highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -27,9 +27,7 @@ def _release_errors(fn):
         try:
             return fn(*args, **kwargs)
         except ReleaseBusy as exc:
-            click.echo(f"error: [{exc.reason.value}] {exc} Next: {exc.reason.action} ({exc.reason.description})",
-                       err=True)
-            sys.exit(USAGE)
+            fail(str(exc), USAGE, exc.reason, bool(kwargs.get("as_json")))
 
     return wrapper
 

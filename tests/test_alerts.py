@@ -178,6 +178,14 @@ def test_zero_rows_anomaly_and_negative_revenue_are_detected_once(built_target):
     assert again.alerts == [] and again.already_recorded == len(rep.alerts)
     assert len(alerts.list_alerts(built_target, last=100)) == len(rep.alerts)
 
+    from dbt_project.plan import plan  # open alerts: dq plan names one, with its action, and holds the date
+
+    p = plan(built_target, D)
+    assert (p.reason_code, p.checklist["downstream_decision"]) in {("ZERO_ROWS", "hold"), ("ANOMALY", "hold")}, p
+    assert p.action == {"ZERO_ROWS": "rerun", "ANOMALY": "escalate"}[p.reason_code] and "dq alerts ack" in p.why
+    alerts.acknowledge(built_target, [a.alert_id for a in rep.alerts], "looked into: a test")
+    assert plan(built_target, D).action == "none"
+
 
 def test_cli_alerts_check_and_list(built_target, monkeypatch):
     monkeypatch.delenv("DQ_ALERT_WEBHOOK_URL", raising=False)
@@ -198,3 +206,22 @@ def test_cli_alerts_check_and_list(built_target, monkeypatch):
     table = invoke("alerts", "--target", built_target)
     assert table.exit_code == 0 and "ZERO_ROWS" in table.output
     assert "DQ_ALERT_WEBHOOK_URL" in invoke("alerts", "--help").output
+
+    # accepted after a look (here: the date is not a business day): the check no longer fails for them
+    ids = [r["alert_id"] for r in json.loads(invoke("alerts", "--date", "2026-01-04", "--target", built_target,
+                                                    "--json").output)]
+    assert invoke("alerts", "ack", "abc", "--note", "x", "--target", built_target).exit_code == 2  # too short
+    acked = invoke("alerts", "ack", *[i[:8] for i in ids], "--note", "no business on the 4th", "--target",
+                   built_target, "--json")
+    assert acked.exit_code == 0, acked.output
+    assert {(a["alert_id"], a["ack_note"]) for a in json.loads(acked.output)} == {
+        (i, "no business on the 4th") for i in ids}
+    again = invoke("alerts", "check", "--date", "2026-01-04", "--target", built_target, "--json")
+    assert again.exit_code == 0, again.output
+    doc = json.loads(again.output)
+    assert doc["acknowledged"] == len(ids) and doc["alerts"] == []
+    assert {f["status"] for f in doc["findings"] if f["reason_code"] == "ZERO_ROWS"} == {"ACKNOWLEDGED"}
+    listed = json.loads(invoke("alerts", "--date", "2026-01-04", "--target", built_target, "--json").output)
+    assert all(a["acknowledged_at"] and a["ack_note"] == "no business on the 4th" for a in listed)
+    table = invoke("alerts", "--date", "2026-01-04", "--target", built_target).output
+    assert all(i[:8] in table for i in ids)  # the ids to acknowledge by

@@ -111,3 +111,16 @@ def test_rejects_command_shows_quarantined_rows(target, extract_factory):
 def test_build_refuses_a_range_that_ends_before_it_starts():
     res = CliRunner().invoke(main, ["build", "--from", "2026-01-05", "--to", "2026-01-01"])
     assert res.exit_code == 2 and "before --from" in res.output
+
+
+def test_with_json_a_command_that_cannot_go_on_still_prints_one_json_document(target, monkeypatch):
+    """A scheduler reading stdout gets a document for every outcome: usage (2) and data (1) failures too."""
+    for args in (["ml", "score", "--date", "2026-01-01"],  # nothing is published to score
+                 ["release", "rollback", "nosuch", "--yes"]):
+        result = invoke(*args, "--target", target, "--json")
+        assert result.exit_code == 2, result.output
+        doc = json.loads(result.stdout)
+        assert (doc["ok"], doc["exit_code"], doc["reason_code"]) == (False, 2, None) and doc["error"], doc
+    monkeypatch.setenv("DQ_SOURCE_ROOT", "/nowhere")  # refused by name
+    result = invoke("run", "--date", "2026-01-01", "--target", target, "--json")
+    assert result.exit_code == 2 and "DQ_SOURCE_ROOT" in json.loads(result.stdout)["error"]

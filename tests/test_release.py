@@ -14,7 +14,7 @@ import jsonschema
 import pytest
 from click.testing import CliRunner
 
-from dbt_project import registry, smoke
+from dbt_project import dbt, registry, smoke
 from dbt_project.cli import main
 from dbt_project.evidence import schema_path
 from dbt_project.project import root
@@ -170,9 +170,15 @@ def test_a_rollback_whose_smoke_fails_exits_1_and_records_the_failure(built_targ
     ev = json.loads(Path(rb["evidence"]).read_text())
     jsonschema.validate(ev, json.loads(schema_path().read_text()))
     assert ev["downstream_decision"] == "hold"
+    # rolling back to the same release again would change nothing: the plan says what to fix, then smoke
     p = _json(invoke("plan", "--date", D.isoformat(), "--json", "--target", built_target))
-    assert (p["action"], p["reason_code"]) == ("restore", "SMOKE_FAILED")
-    assert p["command"] == f"dq release rollback {snap['release_id']} --yes{_t(built_target)}"
+    assert (p["action"], p["reason_code"], p["command"]) == ("escalate", "SMOKE_FAILED", f"dq smoke{_t(built_target)}")
+    assert "publish_contracts" in p["why"] and any("roll back to an older one" in s for s in p["first"]), p
+    outcome = dbt.run(dbt.build_argv("build", select=["cdm_publish"], target=built_target, extra=["--quiet"]))
+    assert outcome.success  # the publish layer rebuilt: its contract column is back
+    assert invoke("smoke", "--target", built_target).exit_code == 0
+    p = _json(invoke("plan", "--date", D.isoformat(), "--json", "--target", built_target))
+    assert (p["action"], p["checklist"]["downstream_decision"]) == ("none", "unblock"), p  # settled by the smoke
 
 
 # --- diff ---------------------------------------------------------------------------------------------
@@ -252,19 +258,16 @@ def test_list_is_newest_first_and_keep_bounds_the_copies(built_target):
     assert text.exit_code == 0 and all(i in text.output for i in ids)
 
 
-def test_plan_prints_the_rollback_command_for_a_restore_failure(built_target):
-    def smoke_failed_row():
-        with Warehouse(built_target) as wh:
-            wh.execute("create schema if not exists meta")
-            wh.execute(registry.RUNS_DDL)
-            step = registry.Step("run", f"run-smoke-{dt.datetime.now():%H%M%S%f}", "t", built_target, "publish", D, D)
-            step.status, step.reason_code, step.err_msg = "failed", "SMOKE_FAILED", "injected for the test"
-            registry.insert_step(wh, step)
-
-    smoke_failed_row()
+def test_plan_prints_the_rollback_command_after_a_failing_smoke(built_target):
+    """A deploy's smoke fails (a published contract column is gone): smoke writes nothing into the warehouse,
+    `dq plan` reads its evidence file and recommends restore, with the rollback command once a release exists."""
+    with Warehouse(built_target) as wh:
+        drop_column(wh, "flowchart_360_v1", "revenue")
+    res = invoke("smoke", "--target", built_target)
+    assert res.exit_code == 1 and "SMOKE_FAILED" in res.output, res.output
     p = _json(invoke("plan", "--date", D.isoformat(), "--json", "--target", built_target))
-    assert (p["action"], p["command"]) == ("restore", None)  # no release yet: says how to make one
-    assert any("dq release snapshot" in s for s in p["then"]), p["then"]
+    assert (p["action"], p["reason_code"], p["command"]) == ("restore", "SMOKE_FAILED", None), p  # no release yet
+    assert any("dq release snapshot" in s for s in p["then"]) and p["checklist"]["downstream_decision"] == "hold"
 
     old = snapshot(built_target)["release_id"]
     new = snapshot(built_target)["release_id"]
