@@ -117,8 +117,14 @@ def ingest_cmd(business_date, source, target, tables, as_json):
     else:
         console.print(_ingest_table(res))
         if not res.ok:
-            console.print("Rejected rows: [bold]select * from ldz.ldz_rejects where business_date = "
-                          f"'{res.business_date}'[/]. Codes: {', '.join(res.reason_codes)} — see `dq reason-codes`.")
+            rejected = sum(t.rows_rejected for t in res.tables)
+            failed = ", ".join(f"{t.table} ({t.reason_code})" for t in res.failed)
+            console.print((f"Failed tables (nothing of them loaded; each kept what it held): {failed}. " if failed
+                           else "")
+                          + (f"{rejected} rejected row(s): [bold]dq rejects --date {res.business_date}[/]. "
+                             if rejected else "")
+                          + f"Codes: {', '.join(res.reason_codes)} — see `dq reason-codes`, "
+                          "runbooks/02-ldz-failure.md.")
     sys.exit(OK if res.ok else DATA_FAILURE)
 
 

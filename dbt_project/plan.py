@@ -251,10 +251,10 @@ def plan(target: str | None, day: dt.date) -> Plan:
         p = make("rerun", None, f"run {rows[0]['run_id']} was abandoned during {failed['layer']}", rows[0]["layer"])
         p.failed_layer = failed["layer"]
     elif failed and failed["job"] == "rollback" and failed["reason_code"] == ReasonCode.SMOKE_FAILED.value:
-        checks = (failed["err_msg"] or "").partition("smoke failed: ")[2] or "see its evidence"
+        smoke_checks = (failed["err_msg"] or "").partition("smoke failed: ")[2] or "see its evidence"
         p = Plan(target, day.isoformat(), "escalate", ReasonCode.SMOKE_FAILED.value,
                  f"rollback {failed['run_id']} restored release {failed.get('release_id')}, but smoke still fails "
-                 f"({checks}): rolling back to the same release again changes nothing", f"dq smoke{t}",
+                 f"({smoke_checks}): rolling back to the same release again changes nothing", f"dq smoke{t}",
                  ["still failing: hand the rollback's evidence and the smoke's to engineering"],
                  ["parse / compile failed: the deployed code is the problem — redeploy the previous git tag",
                   f"publish_contracts / publish_validation failed: the release itself holds the problem — roll back "

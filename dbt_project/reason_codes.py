@@ -117,8 +117,9 @@ _INFO: dict[ReasonCode, _Info] = {
         False, ("ldz", "rdv", "360", "publish"), "rerun",
         "A table received no rows for the business date where rows were expected."),
     ReasonCode.ROW_COUNT_MISMATCH: _Info(
-        False, ("rdv", "360"), "rerun",
-        "Row counts between two layers do not reconcile for the date. Rerun from the lower layer."),
+        False, ("ldz", "rdv", "360"), "rerun",
+        "Row counts do not reconcile: two layers for the date (rerun from the lower layer), or a file's records "
+        "against its manifest (the table fails whole: re-land, then replay)."),
     ReasonCode.ANOMALY: _Info(
         False, ("360", "publish"), "escalate",
         "A metric is outside its expected band (row count vs trailing median, negative revenue, rate > 1)."),

@@ -100,11 +100,13 @@ def test_score_writes_every_customer_per_model_and_a_rerun_replaces(built_target
                                 "group by 1 order by 1") == [(LR, 400, later), (GBM, 400, latest)]
 
 
-def test_cli_scores_with_json_and_refuses_a_date_not_built(built_target):
+def test_cli_scores_with_json_and_refuses_a_date_not_published(built_target):
     runner = CliRunner()
-    res = runner.invoke(main, ["ml", "score", "--date", "2026-01-02", "--target", built_target])
+    res = runner.invoke(main, ["ml", "score", "--date", "2026-01-04", "--target", built_target])
     assert res.exit_code == 2, res.output
-    assert "build through 2026-01-02 first: dq build --from" in res.output
+    assert "build through 2026-01-04 first: dq build --from" in res.output
+    res = runner.invoke(main, ["ml", "score", "--date", "2026-01-02", "--target", built_target])  # published: 01-03
+    assert res.exit_code == 2 and "a past date cannot be scored" in res.output, res.output
     assert _query(built_target, "select count(*) from cdm_ingest.ml_customer_scores") == [(0,)]
 
     res = runner.invoke(main, ["ml", "score", "--date", "2026-01-03", "--model", "nope", "--target", built_target])
