@@ -448,13 +448,17 @@ def check(target: str | None, day: dt.date, settings: AnomalySettings | None = N
             if f.status != "ALERT":
                 continue
             kind = "ZERO_ROWS" if f.reason_code == ReasonCode.ZERO_ROWS.value else "ANOMALY"
-            seen, acked = wh.query(
-                f"select count(*), count(acknowledged_at) from meta.etl_alerts where kind = {p} and "
-                f"business_date = {p} and table_name = {p} and message = {p}", [kind, day, f.table, f.message])[0]
+            seen = wh.scalar(f"select count(*) from meta.etl_alerts where kind = {p} and business_date = {p} "
+                             f"and table_name = {p} and message = {p}", [kind, day, f.table, f.message])
+            # accepted for the date, table and check, whatever the numbers in its message (another band or
+            # trailing median after a replay is the same breach)
+            acked = wh.scalar(f"select count(*) from meta.etl_alerts where kind = {p} and business_date = {p} "
+                              f"and table_name = {p} and acknowledged_at is not null and details like {p}",
+                              [kind, day, f.table, f'%"check": "{f.check}"%'])
             if acked:
                 f.status = "ACKNOWLEDGED"
                 acknowledged += 1
-            if seen:
+            if seen or acked:
                 skipped += 1
                 continue
             recorded.append(record_alert(wh, kind, f.reason_code, day, f.message,
@@ -478,8 +482,10 @@ def acknowledge(target: str | None, alert_ids: list[str], note: str) -> list[Ale
                 raise ConfigError(f"alert id {wanted!r}: give at least 6 characters (`dq alerts` shows them)")
             ids = [r[0] for r in wh.query(f"select alert_id from meta.etl_alerts where alert_id like {p}",
                                            [wanted.replace("%", "") + "%"])]
-            if len(ids) != 1:
-                raise ConfigError(f"alert id {wanted!r} matches {len(ids) or 'no'} alerts: give more of it")
+            if not ids:
+                raise ConfigError(f"no alert id starts with {wanted!r} (`dq alerts` lists them)")
+            if len(ids) > 1:
+                raise ConfigError(f"alert id {wanted!r} matches {len(ids)} alerts: give more of it")
             found.append(ids[0])
         with wh.transaction():
             for alert_id in found:

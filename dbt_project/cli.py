@@ -20,7 +20,28 @@ from .project import root
 console = Console(stderr=False, highlight=False)
 err_console = Console(stderr=True, highlight=False)
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+class _Dq(click.Group):
+    """With --json anywhere on the command line, a usage error (a missing or bad option) also prints one JSON
+    document on stdout, as every other failure does (errors.fail)."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        argv = list(sys.argv[1:] if args is None else args)
+        if not standalone_mode or "--json" not in argv:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            rv = super().main(argv, prog_name, complete_var, False, **extra)
+        except click.ClickException as exc:
+            exc.show()
+            click.echo(json.dumps({"ok": False, "exit_code": exc.exit_code, "reason_code": None,
+                                   "error": exc.format_message()}, indent=2))
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            click.echo("Aborted!", err=True)
+            sys.exit(1)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+
+@click.group(cls=_Dq, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
 @click.version_option(package_name="cdm-warehouse")
 def main() -> None:
     """Operate the CDM marketing warehouse: generate and land extracts, load layers, check them.
@@ -832,6 +853,7 @@ def dates_group(ctx, target, as_json):
 
 
 def _show_dates(target, as_json):
+    from .load_window import built_as_of
     from .project import default_target
     from .registry import current_date, ensure_tables, load_window
     from .warehouse import Warehouse
@@ -839,16 +861,16 @@ def _show_dates(target, as_json):
     target = target or default_target()
     with Warehouse(target) as wh:
         ensure_tables(wh)
-        current, window = current_date(wh, target), load_window(wh)
+        current, window, published = current_date(wh, target), load_window(wh), built_as_of(wh)
     doc = {"target": target, "current_business_date": current.isoformat() if current else None,
-           "load_window": [str(d) for d in window[:2]] if window else None,
-           "as_of_date": str(window[2]) if window else None}
+           "load_window": [str(d) for d in window] if window else None,
+           "as_of_date": str(published) if published else None}
     if as_json:
         click.echo(json.dumps(doc, indent=2))
     else:
         console.print(f"{target}: current business date [bold]{doc['current_business_date'] or 'not set'}[/]; "
                       f"load window (what a plain dbt build loads): {' .. '.join(doc['load_window'] or ['none'])}; "
-                      f"as of {doc['as_of_date'] or 'none'} (the interface and 360 layers, which never move back)")
+                      f"published as of {doc['as_of_date'] or 'nothing yet'} (Customer 360; it never moves back)")
 
 
 @dates_group.command("show")

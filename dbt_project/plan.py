@@ -19,11 +19,12 @@ that justifies it, what to do first, the exact command, and the operator checkli
     restore  → `dq release rollback <latest release> --yes` (it runs `dq smoke`); no release: say how to make one
     escalate → hand the evidence to engineering; after their fix `dq rerun --date D --layer L --reason C`
 * a smoke after the latest run failed .......... restore    `dq release rollback <latest release> --yes`
-* no run, a `dq ingest` of D failed a file ..... that code's action (replay)
+* a `dq ingest` of D since the run failed a file  that code's action (replay)
 * nothing landed or run for D .................. backfill   `dq backfill --from D --to D`
 * validation since the run/landing fails ....... the failing check's action, from the layer its checks cover
 * open alerts of D since the run (`dq alerts check`, not acknowledged)  their code's action (ZERO_ROWS: rerun,
                                                               replay for an LDZ table; ANOMALY: escalate)
+* a `dq ingest` of D since the run, nothing validated since  rerun from rdv (build the layers above LDZ)
 * rows of D quarantined in ldz.ldz_rejects ..... escalate   (`dq rejects`; the source corrects them, then replay)
 * otherwise .................................... none
 
@@ -143,7 +144,7 @@ def _checks_text(checks: list[tuple], day: dt.date, since: dt.datetime | None) -
         counts[(layer, status)] = counts.get((layer, status), 0) + int(n)
     text = "; ".join(f"{layer} {status} {n}" for (layer, status), n in counts.items())
     if since and max(at for *_x, at in checks) < since:
-        text += f" (before the latest run: validate again, `dq validate --layer all --date {day}`)"
+        text += f" (before the latest run or landing: validate again, `dq validate --layer all --date {day}`)"
     return text
 
 
@@ -231,6 +232,9 @@ def plan(target: str | None, day: dt.date) -> Plan:
     running = [r for r in final if r["status"] == "running"]
     failed = next((r for r in final if r["status"] in ("failed", "abandoned")), None)
     failed_file = next((x for x in landing if x["status"] == "FAILED"), None)
+    landed_at = max((x["loaded_at"] for x in landing), default=None)
+    landed_after = bool(landed_at and (run_end is None or landed_at > run_end))  # a `dq ingest` since the run
+    since = landed_at if landed_after else since
     smoke = _latest_smoke(target)
     smoke_after = smoke if smoke and (run_end is None or smoke["finished_at"] > run_end) else None
     mended = bool(failed and failed["job"] == "rollback" and smoke_after and smoke_after["ok"])
@@ -251,16 +255,20 @@ def plan(target: str | None, day: dt.date) -> Plan:
         p = make("rerun", None, f"run {rows[0]['run_id']} was abandoned during {failed['layer']}", rows[0]["layer"])
         p.failed_layer = failed["layer"]
     elif failed and failed["job"] == "rollback" and failed["reason_code"] == ReasonCode.SMOKE_FAILED.value:
-        smoke_checks = (failed["err_msg"] or "").partition("smoke failed: ")[2] or "see its evidence"
+        smoke_checks = (failed["err_msg"] or "").partition("smoke failed: ")[2]
+        fixes = {("parse", "compile"): "parse / compile failed: the deployed code is the problem — redeploy the "
+                                       "previous git tag",
+                 ("publish_contracts", "publish_validation"):
+                     f"{'/'.join(c for c in ('publish_contracts', 'publish_validation') if c in smoke_checks)} failed: "
+                     f"the release itself holds the problem — roll back to an older one (dq release list{t}) or "
+                     f"rebuild the publish layer (dbt build --select cdm_publish{t})",
+                 ("date_control",): f"date_control failed: fix the calendar (dq dates set <date>{t})"}
+        first = [fix for names, fix in fixes.items() if any(n in smoke_checks for n in names)] or list(fixes.values())
         p = Plan(target, day.isoformat(), "escalate", ReasonCode.SMOKE_FAILED.value,
                  f"rollback {failed['run_id']} restored release {failed.get('release_id')}, but smoke still fails "
-                 f"({smoke_checks}): rolling back to the same release again changes nothing", f"dq smoke{t}",
-                 ["still failing: hand the rollback's evidence and the smoke's to engineering"],
-                 ["parse / compile failed: the deployed code is the problem — redeploy the previous git tag",
-                  f"publish_contracts / publish_validation failed: the release itself holds the problem — roll back "
-                  f"to an older one (dq release list{t}) or rebuild the publish layer (dbt build --select "
-                  f"cdm_publish{t})",
-                  f"date_control failed: fix the calendar (dq dates set <date>{t})"],
+                 f"({smoke_checks or 'see its evidence'}): consumers now read that release, and rolling back to it "
+                 "again changes nothing", f"dq smoke{t}",
+                 ["still failing: hand the rollback's evidence and the smoke's to engineering"], first,
                  failed_layer=failed["layer"])
     elif failed:
         code = ReasonCode(failed["reason_code"]) if failed["reason_code"] else ReasonCode.TRANSFORM_ERROR
@@ -271,11 +279,11 @@ def plan(target: str | None, day: dt.date) -> Plan:
         p = make("restore", ReasonCode.SMOKE_FAILED.value,
                  f"the latest smoke ({smoke_after['path']}) failed after the latest run: "
                  f"{', '.join(smoke_after['failed_checks'])}. {ReasonCode.SMOKE_FAILED.description}", "publish")
-    elif not rows and failed_file:
+    elif landed_after and failed_file:
         code = ReasonCode(failed_file["reason_code"])
         p = make(_action(code, "ingest"), code.value,
-                 f"landing {failed_file['load_id']} (`dq ingest`, no run recorded) failed {failed_file['table_name']} "
-                 f"with {code.value}: {failed_file['message']}", "ingest")
+                 f"landing {failed_file['load_id']} (`dq ingest`, after the latest run) failed "
+                 f"{failed_file['table_name']} with {code.value}: {failed_file['message']}", "ingest")
     elif not rows and not landing:
         p = make("backfill", None, f"nothing has been landed or run for {day} on {target}: load the date "
                  "(a gap in the calendar)", None)
@@ -293,15 +301,25 @@ def plan(target: str | None, day: dt.date) -> Plan:
                  f"{len(alerts_after)} open alert(s) of {day} since the latest run ({a['kind']} on {a['table_name']}: "
                  f"{a['message']}); after looking into one you accept: dq alerts ack {a['alert_id'][:8]} --note WHY",
                  layer)
+    elif landed_after and not any(c[0] == "publish" and c[1] == "PASS" and c[4] >= since for c in checks):
+        p = make("rerun", None, f"{day} was landed by `dq ingest` ({landing[0]['load_id']}) after the latest run, "
+                 "and nothing validated the layers above LDZ since: build them from the vault on (already built "
+                 f"with `dq build`? then validate instead: dq validate --layer all --date {day}{t})", "rdv")
     elif rejected:
         codes = sorted({c for x in landing if x["rows_rejected"] for c in [x["reason_code"]] if c})
         code = ReasonCode(codes[0]) if codes else ReasonCode.BAD_VALUE
         p = make(code.action, code.value, f"{rejected} row(s) of {day} are quarantined in ldz.ldz_rejects "
                  f"({', '.join(codes)}); the rest loaded. `dq rejects --date {day}{t}` lists them: have the source "
                  "correct them, re-land and replay the date", "ingest")
-        p.then.insert(0, f"dq rejects --date {day}{t}")
+        p.then = [f"dq rejects --date {day} --json{t}: send them to the source team (runbook 02)",
+                  f"after their corrected delivery: re-land <source>/{day}/, then dq rerun --date {day} --layer ingest"
+                  f" --reason {code.value}{t}"]
     else:
-        what = (f"the latest run {rows[0]['run_id']} of {day} succeeded ({', '.join(r['layer'] for r in final)})"
+        what = (f"rollback {rows[0]['run_id']} failed its smoke; a later smoke passed ({smoke_after['path']}): "
+                "settled" if mended else
+                f"the latest run {rows[0]['run_id']} of {day} succeeded ("
+                + ", ".join(r["layer"] + ("" if r["status"] in ("success", "warning") else f" {r['status']}")
+                            for r in final) + ")"
                 if rows else f"{day} was landed by `dq ingest` ({landing[0]['load_id']}), with no run recorded "
                 "(`dq run`/`rerun`/`backfill` record one)")
         p = Plan(target, day.isoformat(), "none", None, what, None, [f"dq validate --layer all --date {day}{t}"])
@@ -325,6 +343,8 @@ def plan(target: str | None, day: dt.date) -> Plan:
                                         "landing"))
     else:
         decision, decision_why = "hold", "not landed yet"
+    if failed and failed["job"] == "rollback":
+        decision_why = "consumers read the release the rollback restored, and it fails smoke"
     if failing and decision == "unblock":
         decision, decision_why = "hold", "the latest validation fails"
     if smoke_after and not smoke_after["ok"] and not smoke_after["unreachable"] and decision == "unblock":

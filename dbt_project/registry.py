@@ -291,11 +291,10 @@ def set_current_date(wh: Warehouse, target: str, day: dt.date) -> None:
         set_window(wh, day, day)
 
 
-def load_window(wh: Warehouse) -> tuple[dt.date, dt.date, dt.date] | None:
-    """(from_date, to_date, as_of_date) of meta.load_window (load_window.py), None when unset."""
+def load_window(wh: Warehouse) -> tuple[dt.date, dt.date] | None:
     if not wh.table_exists("meta", "load_window"):
         return None
-    rows = wh.query("select from_date, to_date, coalesce(as_of_date, to_date) from meta.load_window")
+    rows = wh.query("select from_date, to_date from meta.load_window")
     return tuple(rows[0]) if rows else None
 
 

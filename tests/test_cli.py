@@ -121,6 +121,10 @@ def test_with_json_a_command_that_cannot_go_on_still_prints_one_json_document(ta
         assert result.exit_code == 2, result.output
         doc = json.loads(result.stdout)
         assert (doc["ok"], doc["exit_code"], doc["reason_code"]) == (False, 2, None) and doc["error"], doc
+    for args in (["plan"], ["plan", "--date", "bogus"], ["runs", "--last", "0"], ["alerts", "ack"]):  # usage errors
+        result = invoke(*args, "--json")
+        assert result.exit_code == 2 and json.loads(result.stdout)["exit_code"] == 2, (args, result.output)
+    assert json.loads(invoke("reason-codes", "--json").stdout)  # and success is unchanged
     monkeypatch.setenv("DQ_SOURCE_ROOT", "/nowhere")  # refused by name
     result = invoke("run", "--date", "2026-01-01", "--target", target, "--json")
     assert result.exit_code == 2 and "DQ_SOURCE_ROOT" in json.loads(result.stdout)["error"]

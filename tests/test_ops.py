@@ -417,8 +417,9 @@ def test_plan_reads_landings_validations_and_quarantined_rows_too(target, clean_
     first, then the command); validation failing since the run holds the date and names its action; quarantined
     rows are escalated with `dq rejects`."""
     assert invoke("ingest", "--date", str(D1), "--source", str(clean_extract), "--target", target).exit_code == 0
-    p = plan(target, D1)
-    assert (p.action, p.checklist["downstream_decision"]) == ("none", "hold") and "dq ingest" in p.why, p
+    p = plan(target, D1)  # landed, nothing above LDZ built or validated since: build from the vault on
+    assert (p.action, p.failed_layer, p.checklist["downstream_decision"]) == ("rerun", "rdv", "hold"), p
+    assert "dq ingest" in p.why and p.command.startswith(f"dq rerun --date {D1} --layer rdv")
     assert "meta.ldz_files" in p.evidence and "no validation recorded" in p.checklist["checks_result"]
     _record_validation(target, D1, "publish", "PASS")
     assert (plan(target, D1).action, plan(target, D1).checklist["downstream_decision"]) == ("none", "unblock")
@@ -437,10 +438,12 @@ def test_plan_reads_landings_validations_and_quarantined_rows_too(target, clean_
     text = invoke("plan", "--date", str(D2), "--target", target).output
     assert text.index("first: re-land") < text.index("command: dq rerun"), text
 
-    bad = extract_factory("bad_number")  # quarantined rows (the last date): the run goes on, the plan escalates
+    bad = extract_factory("bad_number")  # quarantined rows (the last date): once built, the plan escalates them
     assert invoke("ingest", "--date", str(D2), "--source", str(bad), "--target", target).exit_code == 1
+    _record_validation(target, D2, "publish", "PASS")
     p = plan(target, D2)
     assert (p.action, p.reason_code) == ("escalate", "BAD_VALUE") and p.then[0].startswith("dq rejects"), p
+    assert "source team" in p.then[0] and "engineering" not in " ".join(p.then)
 
     with Warehouse(target) as wh:  # a run's ingest failed on the record count: replay, not a rerun of the same files
         registry.ensure_tables(wh)
@@ -478,7 +481,7 @@ def test_date_control_sets_the_window_a_plain_dbt_build_reads(target):
     assert invoke("dates", "advance", "--target", target).exit_code == 0
     doc = json.loads(invoke("dates", "show", "--target", target, "--json").output)
     assert doc == {"target": target, "current_business_date": "2026-01-03", "load_window": ["2026-01-03"] * 2,
-                   "as_of_date": "2026-01-03"}
+                   "as_of_date": None}  # nothing published yet
     from dbt_project.health import date_control_current
 
     with Warehouse(target) as wh:  # the healthcheck / smoke read the same row

@@ -234,9 +234,11 @@ def test_suites_are_date_free_and_written_only_when_their_code_changes(built_tar
     written = stored()
     assert any("checkpoints" in f for f in written) and all("2026-01-03" not in t for t in written.values())
     before = {f: (gx_dir / f).stat().st_mtime_ns for f in written}
-    # a date with no publish rows: the rows checks fail, so the date reached the queries; nothing rewritten
-    early = statuses(dt.date(2025, 12, 1))
-    assert {k for k, s in early.items() if s == v.FAIL} == {c.name for c in suite.checks if "rows_for_date" in c.name}
+    # a date not published yet (after the as-of date): the rows checks fail, so the date reached the queries;
+    # an earlier date passes (it is published through the later as-of date); nothing rewritten
+    late = statuses(dt.date(2026, 2, 1))
+    assert {k for k, s in late.items() if s == v.FAIL} == {c.name for c in suite.checks if "rows_for_date" in c.name}
+    assert set(statuses(dt.date(2025, 12, 1)).values()) == {v.PASS}
     assert stored() == written and {f: (gx_dir / f).stat().st_mtime_ns for f in written} == before
     # an edited check is written again and used
     edited = dataclasses.replace(suite.checks[0], sql="select 1 as always_failing from {batch} where 1 = 1")

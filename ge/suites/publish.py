@@ -3,7 +3,8 @@
   * SCHEMA_MISMATCH — every contract column (models/cdm_publish/_cdm_publish__models.yml, the same
     contract dbt enforces at build time) is present with its type family (text, integer, number, date,
     timestamp), read from information_schema;
-  * ZERO_ROWS — the model has no row as of the business date (as_of_date = D).
+  * ZERO_ROWS — the model has no row as of the business date or a later one (as_of_date >= D: the published
+    tables never move back, so a past date is published through the latest as-of date).
 """
 
 import yaml
@@ -61,9 +62,9 @@ def _contract(relation: str, cols: list[tuple[str, str]]) -> Check:
 def _rows(relation: str) -> Check:
     return Check(
         f"{relation.split('.')[1]}.rows_for_date", relation, ReasonCode.ZERO_ROWS,
-        "select 'no rows as of the date' as problem from (select count(*) as n from {batch} "
-        "where as_of_date = :business_date) as counted where n = 0",
-        f"{relation} has rows as of the business date")
+        "select 'no rows as of the date or later' as problem from (select count(*) as n from {batch} "
+        "where as_of_date >= :business_date) as counted where n = 0",
+        f"{relation} has rows as of the business date or later")
 
 
 def checks() -> list[Check]:
