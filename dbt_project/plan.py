@@ -220,7 +220,9 @@ def plan(target: str | None, day: dt.date) -> Plan:
     t = _t(target)
     final = registry.last_attempts(rows)
     run_end = max((r["finished_at"] or r["started_at"] for r in rows), default=None)
-    since = run_end or max((x["loaded_at"] for x in landing), default=None)
+    landed_at = max((x["loaded_at"] for x in landing), default=None)
+    landed_after = bool(landed_at and (run_end is None or landed_at > run_end))  # a `dq ingest` since the run
+    since = landed_at if landed_after else run_end
     failing = [c for c in checks if c[1] != "PASS" and (since is None or c[4] >= since)]
     rejected = sum(int(x["rows_rejected"] or 0) for x in landing)
     alerts_after = [a for a in open_alerts if since is None or a["created_at"] >= since]
@@ -232,9 +234,8 @@ def plan(target: str | None, day: dt.date) -> Plan:
     running = [r for r in final if r["status"] == "running"]
     failed = next((r for r in final if r["status"] in ("failed", "abandoned")), None)
     failed_file = next((x for x in landing if x["status"] == "FAILED"), None)
-    landed_at = max((x["loaded_at"] for x in landing), default=None)
-    landed_after = bool(landed_at and (run_end is None or landed_at > run_end))  # a `dq ingest` since the run
-    since = landed_at if landed_after else since
+    if failed and failed["layer"] == "ingest" and landed_after:  # landed again since: that landing is the news
+        failed = None
     smoke = _latest_smoke(target)
     smoke_after = smoke if smoke and (run_end is None or smoke["finished_at"] > run_end) else None
     mended = bool(failed and failed["job"] == "rollback" and smoke_after and smoke_after["ok"])

@@ -452,6 +452,10 @@ def test_plan_reads_landings_validations_and_quarantined_rows_too(target, clean_
         registry.insert_step(wh, step)
     p = plan(target, D3)
     assert (p.action, p.failed_layer) == ("replay", "ingest") and "wrote no evidence file" in p.evidence, p
+    time.sleep(1.1)  # landed again after that run (load times are in seconds): the landing is the news
+    assert invoke("ingest", "--date", str(D3), "--source", str(clean_extract), "--target", target).exit_code == 0
+    p = plan(target, D3)
+    assert (p.action, p.failed_layer) == ("rerun", "rdv") and "after the latest run" in p.why, p
 
 
 def test_the_latest_landing_of_a_date_is_the_last_loaded_even_the_next_day(target, extract_factory):
