@@ -157,13 +157,14 @@ def list_alerts(wh_or_target, last: int = 20, business_date: dt.date | None = No
             where, args = f"where business_date = {wh.param}", [business_date]
         rows = wh.query(f"select {', '.join(COLUMNS)} from meta.etl_alerts {where} "
                         f"order by created_at desc, alert_id limit {int(last)}", args)
-    out = []
-    for r in rows:
-        d = dict(zip(COLUMNS, r, strict=True))
-        details = json.loads(d.pop("details")) if d["details"] else {}
-        d["sent"] = bool(d["sent"])
-        out.append(Alert(details=details, **d))
-    return out
+    return [_alert(r) for r in rows]
+
+
+def _alert(row) -> Alert:
+    d = dict(zip(COLUMNS, row, strict=True))
+    details = json.loads(d.pop("details")) if d["details"] else {}
+    d["sent"] = bool(d["sent"])
+    return Alert(details=details, **d)
 
 
 # --- the notifier -----------------------------------------------------------------------------------
@@ -491,5 +492,5 @@ def acknowledge(target: str | None, alert_ids: list[str], note: str) -> list[Ale
             for alert_id in found:
                 wh.execute(f"update meta.etl_alerts set acknowledged_at = {p}, ack_note = {p} where alert_id = {p}",
                            [_now(), note.strip(), alert_id])
-        alerts = {a.alert_id: a for a in list_alerts(wh, 10**6)}
-    return [alerts[i] for i in found]
+        return [_alert(wh.query(f"select {', '.join(COLUMNS)} from meta.etl_alerts where alert_id = {p}", [i])[0])
+                for i in found]

@@ -26,8 +26,8 @@ def built_as_of(wh: Warehouse) -> dt.date | None:
     return value.date() if isinstance(value, dt.datetime) else value
 
 
-def set_window(wh: Warehouse, from_date: dt.date, to_date: dt.date) -> dt.date:
-    """Replace the window (call inside the caller's transaction, or on its own); returns its as-of date."""
+def set_window(wh: Warehouse, from_date: dt.date, to_date: dt.date) -> None:
+    """Replace the window (call inside the caller's transaction, or on its own)."""
     if to_date < from_date:
         raise ValueError(f"the window ends ({to_date}) before it starts ({from_date})")
     built = built_as_of(wh)
@@ -35,4 +35,3 @@ def set_window(wh: Warehouse, from_date: dt.date, to_date: dt.date) -> dt.date:
     wh.execute("DELETE FROM meta.load_window")
     wh.execute(f"INSERT INTO meta.load_window (from_date, to_date, as_of_date) VALUES ({wh.param}, {wh.param}, "
                f"{wh.param})", [from_date, to_date, as_of])
-    return as_of

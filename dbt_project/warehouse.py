@@ -64,8 +64,8 @@ class Warehouse:
                 raise WarehouseBusy(
                     f"the DuckDB warehouse {path} is in use by another process"
                     + (f" (pid {pid.group(1)})" if pid else "") + ": DuckDB lets one process open the file at a "
-                    "time, so while a run, build or dbt command works on it, every other command (dq runs, dq plan "
-                    f"too) waits for it to finish. Retry when it is done. DuckDB said: {exc}") from exc
+                    "time, so while a run, build or dbt command works on it, no other command (dq runs and dq plan "
+                    f"included) can open it. Retry when that one has finished. DuckDB said: {exc}") from exc
         if self.engine == "snowflake":
             return self._connect_snowflake()
         import psycopg2
