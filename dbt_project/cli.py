@@ -846,7 +846,8 @@ def dates_group(ctx, target, as_json):
 
     `dq run` without --date runs it. `set` and `advance` also set meta.load_window to that date, so a plain
     `dbt build --select ...` loads the same date as dq (the models read the window at run time: one parse).
-    Without a sub-command: show.
+    Without a sub-command: show — with the date Customer 360 is published as of, which never moves back (a
+    past date's build keeps it).
     """
     if ctx.invoked_subcommand is None:
         ctx.invoke(dates_show_cmd, target=target, as_json=as_json)
