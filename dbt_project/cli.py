@@ -210,6 +210,10 @@ def build_cmd(from_date, to_date, select, full_refresh, target, as_json):
     if to_date and to_date < from_date:
         raise click.UsageError(f"--to {to_date} is before --from {from_date}")
     outcome = build(target, from_date, to_date or from_date, select, full_refresh)
+    if select and outcome.success and not outcome.nodes:
+        fail(f"--select {' '.join(select)} matched no model, seed or test, so nothing was built. "
+             f"`dbt ls --select {' '.join(select)}` shows what a selection matches; each layer is a folder "
+             "of models/ (staging, rdv, ifl, c360, cdm_publish, cdm_ingest).", USAGE, None, as_json)
     failed, warned = outcome.failed_nodes, outcome.warned_nodes
     if as_json:
         nodes = [{k: v for k, v in n.items() if k != "compiled_code"} for n in outcome.nodes]

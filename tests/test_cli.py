@@ -113,6 +113,15 @@ def test_build_refuses_a_range_that_ends_before_it_starts():
     assert res.exit_code == 2 and "before --from" in res.output
 
 
+def test_build_with_a_selection_that_matches_nothing_is_a_usage_error(target_env):
+    """A typo in --select must not read as a successful build of nothing."""
+    target = target_env("duckdb")
+    res = invoke("build", "--from", "2026-01-01", "--select", "rvd", "--target", target, "--json")
+    assert res.exit_code == 2, res.output
+    doc = json.loads(res.stdout)
+    assert doc["exit_code"] == 2 and "--select rvd matched no model" in doc["error"] and "dbt ls" in doc["error"]
+
+
 def test_with_json_a_command_that_cannot_go_on_still_prints_one_json_document(target, monkeypatch):
     """A scheduler reading stdout gets a document for every outcome: usage (2) and data (1) failures too."""
     for args in (["ml", "score", "--date", "2026-01-01"],  # nothing is published to score
