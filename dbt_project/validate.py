@@ -370,11 +370,17 @@ def _raised(info: dict | None) -> str | None:
     if not info:
         return None
     if info.get("raised_exception"):
-        return str(info.get("exception_message"))
+        return _without_statement(str(info.get("exception_message")))
     for v in info.values():
         if isinstance(v, dict) and v.get("raised_exception"):
-            return str(v.get("exception_message"))
+            return _without_statement(str(v.get("exception_message")))
     return None
+
+
+def _without_statement(message: str) -> str:
+    """The database's error without SQLAlchemy's echo of GX's wrapped statement (`[SQL: ...]`, often
+    kilobytes) and its background link: the check's own query is reported next to it."""
+    return re.split(r"\s*\[SQL: ", message, maxsplit=1)[0].strip()
 
 
 def _plain(value):

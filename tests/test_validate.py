@@ -134,6 +134,17 @@ def test_each_corruption_fails_its_check_with_its_reason_code(built_target, tmp_
         assert set(failed) == {check}, failed
 
 
+def test_a_check_that_cannot_run_is_an_error_naming_the_cause_without_the_wrapped_statement(built_target, tmp_path):
+    _corrupt(built_target, "alter table cdm_publish.campaign_360_v1 drop column as_of_date cascade")
+    run = v.validate(built_target, "publish", D3, docs_dir=tmp_path)
+    status = {r.check: r.status for r in run.results}
+    assert status.pop("campaign_360_v1.contract_columns") == v.FAIL
+    assert status.pop("campaign_360_v1.rows_for_date") == v.ERROR
+    assert set(status.values()) == {v.PASS}, status  # the other tables' checks still run
+    error = next(r.error for r in run.results if r.check == "campaign_360_v1.rows_for_date")
+    assert "as_of_date" in error and "[SQL:" not in error and len(error) < 1000, error
+
+
 def test_cli_exit_codes_table_and_failing_rows(built_target):
     runner = CliRunner()
     ok = runner.invoke(main, ["validate", "--layer", "rdv", "--target", built_target])
