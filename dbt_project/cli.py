@@ -16,6 +16,7 @@ from . import params
 from .errors import DATA_FAILURE, OK, USAGE, fail, handle_errors
 from .generator import INJECTION_KINDS, generate
 from .project import root
+from .registry import LockTimeout
 
 console = Console(stderr=False, highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -129,8 +130,20 @@ def ingest_cmd(business_date, source, target, tables, as_json):
     Safe to rerun. Exit 1 when a table failed or a row was rejected.
     """
     from .ops import source_root
+    from .project import default_target, profile
+    from .registry import DateLock
 
-    res = run_ingest(target, source_root(source), business_date, list(tables) or None)
+    target = target or default_target()
+    lock = DateLock(target, profile(target)["type"], business_date)
+    if not lock.try_acquire():  # a run of the date is building from its LDZ rows: replacing them now corrupts it
+        who = lock.holder()
+        raise LockTimeout(f"a run holds {target} {business_date}{f' ({who})' if who else ''}; ingesting now would "
+                          f"replace the LDZ rows it is loading. Wait for it (`dq runs --date {business_date}`), "
+                          "then ingest again")
+    try:
+        res = run_ingest(target, source_root(source), business_date, list(tables) or None)
+    finally:
+        lock.release()
     if as_json:
         click.echo(json.dumps(res.as_dict(), indent=2, default=str))
     elif res.reason_code:
@@ -787,7 +800,7 @@ def _ops_errors(fn):
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        from .ops import LockTimeout, Transient
+        from .ops import Transient
 
         try:
             return fn(*args, **kwargs)

@@ -13,12 +13,13 @@ from .ldz import IngestUsageError
 from .pgcluster import PostgresUnavailable
 from .project import ConfigError
 from .reason_codes import ReasonCode
+from .registry import LockTimeout
 from .warehouse import ConnectionFailed
 
 OK, DATA_FAILURE, USAGE = 0, 1, 2
 
 _USAGE_ERRORS = (ConfigError, IngestUsageError, GeneratorError)
-_CONNECTION_ERRORS = (ConnectionFailed, PostgresUnavailable)
+_CONNECTION_ERRORS = (ConnectionFailed, PostgresUnavailable, LockTimeout)
 
 
 def exit_code_for(exc: BaseException) -> tuple[int, ReasonCode | None]:

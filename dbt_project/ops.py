@@ -39,7 +39,7 @@ from . import registry
 from .ldz import latest_loads_sql
 from .project import ConfigError, default_target, root
 from .reason_codes import ReasonCode
-from .registry import LAYERS, DateLock, Step
+from .registry import LAYERS, DateLock, LockTimeout, Step
 from .warehouse import ConnectionFailed, Warehouse
 
 DBT_LAYERS = ("rdv", "ifl", "360", "publish")
@@ -58,12 +58,6 @@ TRANSIENT_MARKERS = {  # text of a failure that is transient, and its reason cod
     "does not allow connections": ReasonCode.CONNECTIVITY, "server closed the connection": ReasonCode.CONNECTIVITY,
     "cannot connect": ReasonCode.CONNECTIVITY, "connection timed out": ReasonCode.CONNECTIVITY,
 }
-
-
-class LockTimeout(RuntimeError):
-    """Another run holds the date (exit 2, LOCK_TIMEOUT)."""
-
-    reason = ReasonCode.LOCK_TIMEOUT
 
 
 class Transient(RuntimeError):
@@ -367,7 +361,7 @@ def _dbt_step(r: Runner, layers: list[str], from_date: dt.date, to_date: dt.date
         r.write(*steps, insert=True)
         r.progress(f"{from_date}..{to_date} dbt build {' '.join(layers)} (attempt {attempt})")
         t0 = time.perf_counter()
-        outcome = r.retrying("dbt build", lambda: build(r.target, from_date, to_date, select))
+        outcome = r.retrying("dbt build", lambda: build(r.target, from_date, to_date, select, progress=r.progress))
         wall = round(time.perf_counter() - t0, 3)
         layer_of = node_layers()
         by_layer: dict[str, list[dict]] = {layer: [] for layer in layers}
@@ -437,7 +431,7 @@ def _ml_step(r: Runner, day: dt.date) -> bool:
         r.write(step)
         return False
     scored = sum(x.scored_rows for x in res.runs)
-    outcome = r.retrying("dbt build tag:ml+", lambda: build(r.target, day, day, ["tag:ml+"]))
+    outcome = r.retrying("dbt build tag:ml+", lambda: build(r.target, day, day, ["tag:ml+"], progress=r.progress))
     for n in outcome.nodes:
         r.res.models.append({k: n.get(k) for k in ("unique_id", "name", "resource_type", "status", "reason_code",
                                                    "rows", "seconds", "failures")}

@@ -1,4 +1,4 @@
-"""The run registry (`meta.etl_runs`), the date control (`meta.etl_date_control`) and the per-date run lock.
+"""The run registry (`meta.etl_runs`), the date control (`meta.etl_date_control`) and the locks.
 
 One row of `meta.etl_runs` is one STEP of one run: a layer (ingest, rdv, ifl, 360, publish, ml) for a
 business date (from_date = to_date) or, for the set-based part of a backfill, for a range. All the rows
@@ -21,6 +21,9 @@ next one:
   when that process was on this host and is gone: then the next run takes it over. A holder on another
   host cannot be probed: its row stays until that run ends, or an operator deletes it.
 A `running` row whose date lock is free has no live owner: it is abandoned.
+
+One more lock of the same kinds, `BuildLock` (the `0001-01-01` key; DuckDB `<warehouse file>.build.lock`), lets
+one dbt build per warehouse run at a time: builds share the one-row meta.load_window.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from .project import duckdb_path, root
+from .reason_codes import ReasonCode
 from .warehouse import Warehouse
 
 LAYERS = ("ingest", "rdv", "ifl", "360", "publish", "ml")
@@ -298,7 +302,13 @@ def load_window(wh: Warehouse) -> tuple[dt.date, dt.date] | None:
     return tuple(rows[0]) if rows else None
 
 
-# --- the per-date lock ------------------------------------------------------------------------------
+# --- the locks: per date, and one dbt build per target ------------------------------------------------
+
+class LockTimeout(RuntimeError):
+    """Another process holds a lock this one needs (exit 2, LOCK_TIMEOUT: retriable)."""
+
+    reason = ReasonCode.LOCK_TIMEOUT
+
 
 class DateLock:
     """An exclusive lock for (target, business date) that the OS / server releases when the process dies."""
@@ -380,6 +390,51 @@ class DateLock:
             self.release()
             return True
         return False
+
+    def holder(self) -> str:
+        """Who holds it, when the engine says (DuckDB: the lock file's `host pid`), else ''."""
+        if self.engine != "duckdb":
+            return ""
+        try:
+            return self.path.read_text().strip()
+        except OSError:
+            return ""
+
+
+BUILD_LOCK_DAY = dt.date(1, 1, 1)  # the key of the target-wide build lock among the date locks
+
+
+class BuildLock(DateLock):
+    """One dbt build per target at a time. The load window (meta.load_window) is one row per warehouse, so
+    two builds of different dates at once would each read the other's window. build.build() holds it while
+    it sets the window and runs dbt; it is always the last lock a process takes (date locks first) and
+    nothing is taken while it is held, so two processes never wait on each other."""
+
+    def __init__(self, target: str, engine: str):
+        super().__init__(target, engine, BUILD_LOCK_DAY)
+
+    @property
+    def path(self):
+        return duckdb_path().parent / f"{duckdb_path().name}.build.lock"
+
+    def acquire(self, wait: float, progress=None) -> None:
+        """Take it, waiting up to `wait` seconds for another build to finish; else LockTimeout."""
+        import time
+
+        deadline = time.monotonic() + max(0.0, wait)
+        told = False
+        while not self.try_acquire():
+            who = self.holder()
+            if time.monotonic() >= deadline:
+                raise LockTimeout(
+                    f"another dbt build on {self.target} is running{f' ({who})' if who else ''}; waited {wait:g}s. "
+                    "Builds of one warehouse run one at a time (they share meta.load_window): wait for it "
+                    "(`dq runs`), then run this again")
+            if not told and progress:
+                progress(f"another dbt build on {self.target} is running{f' ({who})' if who else ''}; "
+                         f"waiting up to {wait:g}s (DQ_BUILD_WAIT_SECONDS)")
+                told = True
+            time.sleep(min(2.0, max(0.1, deadline - time.monotonic())))
 
 
 def _alive(pid: int) -> bool:

@@ -132,6 +132,53 @@ def test_a_second_run_of_the_same_date_is_refused_with_lock_timeout(target, clea
     assert ops.run_date(target, D2, clean_extract, to_layer="ingest", policy=FAST).ok  # free again
 
 
+def test_ingest_of_a_date_a_run_holds_is_refused_and_changes_nothing(target, clean_extract):
+    """On PostgreSQL nothing else stops `dq ingest` from replacing the LDZ rows a run is loading."""
+    engine = "duckdb" if target == "dev" else "postgres"
+    assert invoke("ingest", "--date", str(D2), "--source", str(clean_extract), "--target", target).exit_code == 0
+    with Warehouse(target) as wh:
+        before = wh.scalar("select count(*) from meta.ldz_files")
+    held = registry.DateLock(target, engine, D2)
+    assert held.try_acquire()
+    try:
+        result = invoke("ingest", "--date", str(D2), "--source", str(clean_extract), "--target", target, "--json")
+        assert result.exit_code == 2, result.output
+        doc = json.loads(result.stdout)
+        assert doc["reason_code"] == "LOCK_TIMEOUT" and f"a run holds {target} {D2}" in doc["error"], doc
+        assert invoke("ingest", "--date", str(D1), "--source", str(clean_extract), "--target", target).exit_code == 0
+    finally:
+        held.release()
+    with Warehouse(target) as wh:
+        assert wh.scalar("select count(*) from meta.ldz_files") == before  # the refused ingest logged nothing
+    assert invoke("ingest", "--date", str(D2), "--source", str(clean_extract), "--target", target).exit_code == 0
+
+
+def test_builds_of_one_warehouse_run_one_at_a_time(target, clean_extract, monkeypatch):
+    """The load window is one row per warehouse: a second build waits for the first (here: gives up at once)
+    and leaves the window alone; once the lock is free it builds."""
+    from dbt_project.load_window import set_window
+
+    engine = "duckdb" if target == "dev" else "postgres"
+    assert invoke("ingest", "--date", str(D1), "--source", str(clean_extract), "--target", target).exit_code == 0
+    with Warehouse(target) as wh:
+        set_window(wh, D1, D1)
+    held = registry.BuildLock(target, engine)
+    assert held.try_acquire()  # what another build holds while it runs
+    monkeypatch.setenv("DQ_BUILD_WAIT_SECONDS", "1")
+    try:
+        result = invoke("build", "--from", str(D3), "--select", "stg_mdm__customer", "--target", target, "--json")
+        assert result.exit_code == 2, result.output
+        doc = json.loads(result.stdout)
+        assert doc["reason_code"] == "LOCK_TIMEOUT" and "another dbt build" in doc["error"], doc
+        with Warehouse(target) as wh:
+            assert registry.load_window(wh) == (D1, D1)  # untouched
+    finally:
+        held.release()
+    result = invoke("build", "--from", str(D1), "--select", "stg_mdm__customer", "--target", target)
+    assert result.exit_code == 0, result.output
+    assert registry.BuildLock(target, engine).is_free()  # released after the build
+
+
 # --- retries on a real transient failure -------------------------------------------------------------
 
 def _block_warehouse(target: str, seconds: float):
