@@ -1029,7 +1029,8 @@ def backfill_cmd(from_date, to_date, dry_run, source, wait, target, as_json):
                 t.add_column(col, justify="right" if col == "rows" else "left", overflow="fold")
             for d in plan["dates"]:
                 for f in d["files"]:
-                    style = {"missing": "red", "changed": "yellow", "new": "green"}.get(f["state"], "dim")
+                    style = {"missing": "red", "checksum_mismatch": "red", "changed": "yellow",
+                             "new": "green"}.get(f["state"], "dim")
                     t.add_row(d["business_date"], f["table"], f["file"], f"[{style}]{f['state']}[/]",
                               "" if f["rows"] is None else f"{f['rows']:,}", (f["sha256"] or "")[:16])
             console.print(t)

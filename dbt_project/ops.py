@@ -622,9 +622,20 @@ def date_range(d1: dt.date, d2: dt.date) -> list[dt.date]:
     return [d1 + dt.timedelta(days=i) for i in range((d2 - d1).days + 1)]
 
 
+def _file_sha256(path: Path) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 22):
+            h.update(chunk)
+    return h.hexdigest()
+
+
 def backfill_plan(target: str | None, d1: dt.date, d2: dt.date, source: str | Path | None = None) -> dict:
-    """What a backfill would do — read-only: the source files present or missing with their fingerprints,
-    the rows the manifests promise, and what is already landed (meta.ldz_files)."""
+    """What a backfill would do — read-only: the source files present or missing with their fingerprints
+    (each file hashed: its sha256 against the manifest's and the landed one), the rows the manifests
+    promise, and what is already landed (meta.ldz_files)."""
     import hashlib
 
     from .contracts import CONTRACTS
@@ -661,11 +672,17 @@ def backfill_plan(target: str | None, d1: dt.date, d2: dt.date, source: str | Pa
             f = {"table": table, "file": path.name, "present": present, "required": not c.optional,
                  "size_bytes": path.stat().st_size if present else None,
                  "sha256": m.get("sha256") if m else None, "rows": m.get("rows") if m else None,
+                 "file_sha256": _file_sha256(path) if present else None,
                  "landed_sha256": landed.get((day.isoformat(), table))}
-            f["state"] = ("missing" if not present else "new" if not f["landed_sha256"]
-                          else "same" if f["landed_sha256"] == f["sha256"] else "changed")
+            corrupt = bool(f["sha256"] and f["file_sha256"] != f["sha256"])
+            f["state"] = ("missing" if not present else "checksum_mismatch" if corrupt
+                          else "new" if not f["landed_sha256"]
+                          else "same" if f["landed_sha256"] == f["file_sha256"] else "changed")
             if not present and not c.optional and mpath.exists():
                 entry["problems"].append(f"MISSING_FILE: {table} ({path.name})")
+            if corrupt:
+                entry["problems"].append(f"CHECKSUM_MISMATCH: {table} ({path.name}) is not the file its manifest "
+                                         "describes: have it re-landed")
             entry["expected_rows"] += f["rows"] or 0
             entry["files"].append(f)
         entry["ok"] = not entry["problems"]

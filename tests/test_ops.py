@@ -352,6 +352,22 @@ def test_backfill_dry_run_changes_nothing(built_target, clean_extract):
     assert content_hash(built_target) == before
 
 
+def test_backfill_dry_run_hashes_each_file_against_its_manifest(built_target, clean_extract, tmp_path):
+    """A file changed after its manifest was written is not `same`: the real backfill would stop there."""
+    import shutil
+
+    shutil.copytree(clean_extract / "2026-01-02", tmp_path / "2026-01-02")
+    with (tmp_path / "2026-01-02" / "ua_offer.csv").open("a") as fh:
+        fh.write("one more line\n")
+    result = invoke("backfill", "--from", str(D2), "--to", str(D2), "--dry-run", "--source", str(tmp_path),
+                    "--target", built_target, "--json")
+    assert result.exit_code == 1, result.output
+    day = json.loads(result.output)["dates"][0]
+    states = {f["table"]: f["state"] for f in day["files"]}
+    assert states.pop("ua_offer") == "checksum_mismatch" and set(states.values()) == {"same"}, states
+    assert [p for p in day["problems"] if p.startswith("CHECKSUM_MISMATCH: ua_offer")], day["problems"]
+
+
 def test_backfill_loads_the_range_in_one_build_and_stops_at_the_first_failing_date(target, clean_extract):
     res = ops.backfill(target, D1, dt.date(2026, 1, 4), clean_extract, policy=FAST)
     assert not res.ok
