@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
-import sys
 from collections.abc import Callable, Sequence
 
 from . import dbt
@@ -12,11 +10,6 @@ from .load_window import set_window
 from .project import default_target, profile
 from .registry import BuildLock
 from .warehouse import Warehouse
-
-
-def build_wait_seconds() -> float:
-    """How long a build waits for another build of the same warehouse (DQ_BUILD_WAIT_SECONDS, default 1 h)."""
-    return float(os.environ.get("DQ_BUILD_WAIT_SECONDS", "3600"))
 
 
 def build(target: str | None, from_date: dt.date, to_date: dt.date, select: Sequence[str] = (),
@@ -29,7 +22,7 @@ def build(target: str | None, from_date: dt.date, to_date: dt.date, select: Sequ
     allows one writer)."""
     target = target or default_target()
     lock = BuildLock(target, profile(target)["type"])
-    lock.acquire(build_wait_seconds(), progress or (lambda msg: print(msg, file=sys.stderr)))
+    lock.acquire(progress=progress)
     try:
         with Warehouse(target) as wh:
             from .ldz import ensure_schema

@@ -1103,7 +1103,9 @@ def runs_cmd(last, business_date, target, as_json):
                   f"[{_RUN_STYLE.get(r['status'], 'white')}]{r['status']}[/]", reason,
                   "" if r["rows_read"] is None else f"{r['rows_read']:,}",
                   "" if r["rows_written"] is None else f"{r['rows_written']:,}",
-                  "" if r["seconds"] is None else f"{r['seconds']:.1f}", (r["err_msg"] or "")[:120])
+                  "" if r["seconds"] is None else f"{r['seconds']:.1f}",
+                  (r["err_msg"] or (f"pid {r['pid']} on {r['host']}" if r["status"] in ("running", "abandoned")
+                                    else ""))[:120])
     console.print(t)
 
 

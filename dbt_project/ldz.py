@@ -39,6 +39,7 @@ from pathlib import Path
 from .contracts import CONTRACTS, DATE, DECIMAL, FLAG, INT, SHAPE, TEXT, TIMESTAMP, Column, TableContract
 from .load_window import set_window
 from .reason_codes import ReasonCode
+from .registry import BuildLock
 from .warehouse import Warehouse
 
 SQL_TYPES = {
@@ -62,6 +63,8 @@ DUCKDB_QUICK_SHAPE = {INT: "NOT {} GLOB '*[!0-9]*'", FLAG: "NOT {} GLOB '*[!0-9]
                       DECIMAL: "NOT {} GLOB '*[!0-9]*'", DATE: f"{{}} GLOB '{_GLOB_DAY}'",
                       TIMESTAMP: f"{{}} GLOB '{_GLOB_DAY} [01][0-9]:[0-5][0-9]:[0-5][0-9]'"}
 # PostgreSQL record numbers: filled by COPY in file order (a cached sequence costs little per row).
+LDZ_FILES_COLUMNS = ("load_id, business_date, table_name, file_name, status, reason_code, message, sha256, size_bytes, "
+                     "rows_manifest, rows_file, rows_loaded, rows_rejected, loaded_at, source_root")
 PG_ROW_NUMBER = "BIGINT GENERATED ALWAYS AS IDENTITY (CACHE 10000)"
 OTHER_DELIMITERS = (";", "\t", "|")
 
@@ -143,7 +146,9 @@ def ensure_schema(wh: Warehouse) -> None:
         load_id {t[TEXT]} NOT NULL, business_date {t[DATE]} NOT NULL, table_name {t[TEXT]} NOT NULL,
         file_name {t[TEXT]}, status {t[TEXT]} NOT NULL, reason_code {t[TEXT]}, message {t[TEXT]},
         sha256 {t[TEXT]}, size_bytes {t[INT]}, rows_manifest {t[INT]}, rows_file {t[INT]},
-        rows_loaded {t[INT]}, rows_rejected {t[INT]}, loaded_at {t[TIMESTAMP]} NOT NULL)""")
+        rows_loaded {t[INT]}, rows_rejected {t[INT]}, loaded_at {t[TIMESTAMP]} NOT NULL, source_root {t[TEXT]})""")
+    if not wh.column_exists("meta", "ldz_files", "source_root"):  # a warehouse from before the column
+        wh.execute(f"ALTER TABLE meta.ldz_files ADD COLUMN source_root {t[TEXT]}")
     wh.execute(f"CREATE TABLE IF NOT EXISTS meta.load_window "
                f"(from_date {t[DATE]} NOT NULL, to_date {t[DATE]} NOT NULL, as_of_date {t[DATE]})")
     if not wh.column_exists("meta", "load_window", "as_of_date"):  # a warehouse from before the column
@@ -812,15 +817,20 @@ def ingest(wh: Warehouse, source: Path, business_date: dt.date, tables: list[str
                 if s:
                     s.source_file = path.name
                     staged.append(s)
-        with wh.transaction():
-            for s in staged:
-                _load_staged(wh, s.contract, s.source_file, s.header, ctx, s.res, s.fast, s.classified)
-            set_window(wh, business_date, business_date)  # a plain `dbt build` now loads this date
-            wh.executemany(
-                f"INSERT INTO meta.ldz_files VALUES ({', '.join([wh.param] * 14)})",
-                [(load_id, business_date, r.table, r.file, r.status, r.reason_code, r.message, r.sha256,
-                  r.size_bytes, r.rows_manifest, r.rows_file, r.rows_loaded, r.rows_rejected, now)
-                 for r in result.tables])
+        lock = BuildLock(wh.target, wh.engine)  # the window is the builds': none may run while it moves
+        lock.acquire()
+        try:
+            with wh.transaction():
+                for s in staged:
+                    _load_staged(wh, s.contract, s.source_file, s.header, ctx, s.res, s.fast, s.classified)
+                set_window(wh, business_date, business_date)  # a plain `dbt build` now loads this date
+                wh.executemany(
+                    f"INSERT INTO meta.ldz_files ({LDZ_FILES_COLUMNS}) VALUES ({', '.join([wh.param] * 15)})",
+                    [(load_id, business_date, r.table, r.file, r.status, r.reason_code, r.message, r.sha256,
+                      r.size_bytes, r.rows_manifest, r.rows_file, r.rows_loaded, r.rows_rejected, now,
+                      str(Path(source).resolve())) for r in result.tables])
+        finally:
+            lock.release()
     finally:
         for s in staged:
             for table in (f"_raw_{s.contract.table}", f"_typed_{s.contract.table}"):

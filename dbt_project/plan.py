@@ -19,14 +19,22 @@ that justifies it, what to do first, the exact command, and the operator checkli
     restore  → `dq release rollback <latest release> --yes` (it runs `dq smoke`); no release: say how to make one
     escalate → hand the evidence to engineering; after their fix `dq rerun --date D --layer L --reason C`
 * a smoke after the latest run failed .......... restore    `dq release rollback <latest release> --yes`
-* a `dq ingest` of D since the run failed a file  that code's action (replay)
+* a `dq ingest` of D since the run failed a file  that code's action (replay); with several failed files the
+                                                  action that must come first (escalate before replay), all named
 * nothing landed or run for D .................. backfill   `dq backfill --from D --to D`
+* the vault holds rows of D its latest landing   escalate   (`<table>.<link>_rows_in_ldz`: no rerun removes rows
+  no longer has                                              from the insert-only vault; a fuller delivery re-landed
+                                                              and replayed does)
 * validation since the run/landing fails ....... the failing check's action, from the layer its checks cover
 * open alerts of D since the run (`dq alerts check`, not acknowledged)  their code's action (ZERO_ROWS: rerun,
                                                               replay for an LDZ table; ANOMALY: escalate)
 * a `dq ingest` of D since the run, nothing validated since  rerun from rdv (build the layers above LDZ)
 * rows of D quarantined in ldz.ldz_rejects ..... escalate   (`dq rejects`; the source corrects them, then replay)
 * otherwise .................................... none
+
+Commands that land files carry `--source` of the folder the date was landed from (meta.ldz_files.source_root;
+for a date never landed, the latest landing's) when it is not the default. A run that lost the warehouse
+before it could record its end (rows still `running`, lock free) is judged by its evidence file.
 
 The downstream decision is the run's (registry.downstream_decision: hold while a step failed or runs, or when
 nothing reached cdm_publish), and hold while the latest validation or a smoke since the run fails or an
@@ -37,11 +45,13 @@ landed without a run is unblocked only by a passing validation of cdm_publish si
 from __future__ import annotations
 
 import datetime as dt
+import shlex
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from . import registry
 from .ldz import latest_loads_sql
+from .ops import source_root
 from .project import default_target, profile
 from .reason_codes import ReasonCode
 from .release import latest_release
@@ -123,6 +133,85 @@ def _evidence_source(path: str | None) -> str:
         return ""
     found = re.search(r" --source (\S+|'[^']*')", resume)
     return found.group(0) if found else ""
+
+
+def _landed_source(wh: Warehouse, day: dt.date) -> str | None:
+    """The extract root the date was last landed from (meta.ldz_files.source_root); for a date never landed,
+    the root of the latest landing of any date (where this warehouse's extracts come from)."""
+    if not wh.column_exists("meta", "ldz_files", "source_root"):
+        return None
+    p = wh.param
+    for sql, args in ((f"select source_root from meta.ldz_files where business_date = {p} and source_root is not null "
+                       "order by loaded_at desc, load_id desc", [day]),
+                      ("select source_root from meta.ldz_files where source_root is not null "
+                       "order by loaded_at desc, load_id desc", [])):
+        found = wh.query(sql + " limit 1", args)
+        if found:
+            return found[0][0]
+    return None
+
+
+def _reads_source(command: str) -> bool:
+    """Whether a printed command lands files (so it needs the extract root)."""
+    return command.startswith("dq backfill") or " --layer ingest" in command or (
+        command.startswith("dq run ") and "--from-layer" not in command) or " --from-layer ingest" in command
+
+
+def _with_source(command: str | None, source: str) -> str | None:
+    if not command or not source or " --source " in command or not _reads_source(command):
+        return command
+    return f"{command} {source}"
+
+
+def _rejected_by_code(wh: Warehouse, day: dt.date) -> dict[str, int]:
+    """The date's quarantined rows per reason code (ldz.ldz_rejects holds each table's latest landing)."""
+    if not wh.table_exists("ldz", "ldz_rejects"):
+        return {}
+    rows = wh.query(f"select reason_code, count(*) from ldz.ldz_rejects where business_date = {wh.param} "
+                    "group by reason_code order by reason_code", [day])
+    return {code: int(n) for code, n in rows}
+
+
+def _failing_checks(wh: Warehouse, day: dt.date) -> set[str]:
+    """The names of the checks failing in each layer's latest validation of the date."""
+    if not wh.table_exists("meta", "dq_results"):
+        return set()
+    return {r[0] for r in wh.query(
+        f"select check_name from meta.dq_results r where business_date = {wh.param} and status = 'FAIL' and "
+        "run_id = (select max(q.run_id) from meta.dq_results q where q.layer = r.layer "
+        "and q.business_date = r.business_date)", [day])}
+
+
+# the order in which one landing's failed files are answered: the action that must come first wins (a file the
+# source must redesign is escalated before the files that only need re-landing)
+_ACTION_ORDER = ("escalate", "restore", "backfill", "replay", "rerun", "retry")
+
+
+def _worst_file(files: list[dict]) -> tuple[ReasonCode, str]:
+    """The reason code to act on for a landing's failed files, and every failed table with its code."""
+    codes = [(ReasonCode(f["reason_code"]), f["table_name"]) for f in files]
+    code = min(codes, key=lambda c: _ACTION_ORDER.index(_action(c[0], "ingest")))[0]
+    return code, ", ".join(f"{table} {c.value}" for c, table in codes)
+
+
+def _registry_from_evidence(rows: list[dict], path: Path) -> bool:
+    """A run that lost the warehouse could not record its end: its rows stay `running`, but its evidence file
+    (written at the end) has the steps' outcomes. Copies them onto the rows; True when it did."""
+    import json
+
+    try:
+        steps = json.loads(path.read_text(encoding="utf-8")).get("registry") or []
+    except (OSError, ValueError):
+        return False
+    ended = {(s["layer"], int(s["attempt"]), str(s["from_date"])[:10]): s for s in steps
+             if s.get("status") and s["status"] != "running"}
+    changed = False
+    for r in rows:
+        s = ended.get((r["layer"], int(r["attempt"]), str(r["from_date"])[:10]))
+        if r["status"] == "running" and s:
+            r.update(status=s["status"], reason_code=s.get("reason_code"), err_msg=s.get("err_msg"))
+            changed = True
+    return changed
 
 
 def _checks(wh: Warehouse, day: dt.date) -> list[tuple]:
@@ -217,7 +306,15 @@ def plan(target: str | None, day: dt.date) -> Plan:
         landing = _landing(wh, day)
         open_alerts = _open_alerts(wh, day)
         release = latest_release(wh)
+        landed_source = _landed_source(wh, day)
+        rejected_codes = _rejected_by_code(wh, day)
+        failing_checks = _failing_checks(wh, day)
     t = _t(target)
+    unrecorded = False  # the run ended but could not record it (the warehouse was gone)
+    if any(r["status"] == "running" for r in rows) and \
+            registry.DateLock(target, profile(target)["type"], day).is_free():
+        unrecorded = _registry_from_evidence(
+            rows, Path(rows[0].get("evidence_path") or evidence_dir() / f"{rows[0]['run_id']}.json"))
     final = registry.last_attempts(rows)
     run_end = max((r["finished_at"] or r["started_at"] for r in rows), default=None)
     landed_at = max((x["loaded_at"] for x in landing), default=None)
@@ -233,7 +330,7 @@ def plan(target: str | None, day: dt.date) -> Plan:
 
     running = [r for r in final if r["status"] == "running"]
     failed = next((r for r in final if r["status"] in ("failed", "abandoned")), None)
-    failed_file = next((x for x in landing if x["status"] == "FAILED"), None)
+    failed_files = [x for x in landing if x["status"] == "FAILED"]
     if failed and failed["layer"] == "ingest" and landed_after:  # landed again since: that landing is the news
         failed = None
     smoke = _latest_smoke(target)
@@ -273,21 +370,39 @@ def plan(target: str | None, day: dt.date) -> Plan:
                  failed_layer=failed["layer"])
     elif failed:
         code = ReasonCode(failed["reason_code"]) if failed["reason_code"] else ReasonCode.TRANSFORM_ERROR
+        files = ""
+        if failed["layer"] == "ingest" and len(failed_files) > 1:  # the run names one code; the landing has all
+            code, listed = _worst_file(failed_files)
+            files = f"; failed files: {listed}"
         p = make(_action(code, failed["layer"]), code.value,
                  f"{failed['job']} {failed['run_id']} failed in {failed['layer']} with {code.value} "
-                 f"({'retriable' if code.retriable else 'not retriable'}): {code.description}", failed["layer"])
+                 f"({'retriable' if code.retriable else 'not retriable'}): {code.description}{files}"
+                 + (" (the registry still says `running`: the warehouse was unreachable when the run ended; its "
+                    "evidence file has the outcome)" if unrecorded else ""), failed["layer"])
     elif smoke_after and not smoke_after["ok"] and not smoke_after["unreachable"]:
         p = make("restore", ReasonCode.SMOKE_FAILED.value,
                  f"the latest smoke ({smoke_after['path']}) failed after the latest run: "
                  f"{', '.join(smoke_after['failed_checks'])}. {ReasonCode.SMOKE_FAILED.description}", "publish")
-    elif landed_after and failed_file:
-        code = ReasonCode(failed_file["reason_code"])
+    elif landed_after and failed_files:
+        code, listed = _worst_file(failed_files)
+        worst = next(f for f in failed_files if f["reason_code"] == code.value)
         p = make(_action(code, "ingest"), code.value,
-                 f"landing {failed_file['load_id']} (`dq ingest`, after the latest run) failed "
-                 f"{failed_file['table_name']} with {code.value}: {failed_file['message']}", "ingest")
+                 f"landing {worst['load_id']} (`dq ingest`, after the latest run) failed {listed}; first "
+                 f"{worst['table_name']}: {worst['message']}", "ingest")
     elif not rows and not landing:
         p = make("backfill", None, f"nothing has been landed or run for {day} on {target}: load the date "
                  "(a gap in the calendar)", None)
+    elif failing and (not_in_ldz := sorted(c for c in failing_checks if c.endswith("_rows_in_ldz"))):
+        p = Plan(target, day.isoformat(), "escalate", ReasonCode.ROW_COUNT_MISMATCH.value,
+                 f"the latest validation of {day} fails {', '.join(not_in_ldz)}: the vault holds rows of {day} that "
+                 "its latest landing no longer has (landed again with fewer rows, or rows now quarantined). The "
+                 "vault is insert-only: no rerun or build removes them",
+                 None, [f"dq validate --layer ldz --date {day}{t}: the rows, then the source team: was the latest "
+                        "delivery complete?",
+                        "not complete: hand the rows to engineering only if the source retracted them (removing "
+                        "vault rows is a restore); otherwise nothing more"],
+                 [f"the source confirms an earlier, fuller delivery (the check then passes): re-land it, then "
+                  f"dq rerun --date {day} --layer ingest --reason ROW_COUNT_MISMATCH{t}"], failed_layer="ingest")
     elif failing:
         layer, _status, code_text, n, _at = failing[0]
         code = ReasonCode(code_text)
@@ -307,10 +422,12 @@ def plan(target: str | None, day: dt.date) -> Plan:
                  "and nothing validated the layers above LDZ since: build them from the vault on (already built "
                  f"with `dq build`? then validate instead: dq validate --layer all --date {day}{t})", "rdv")
     elif rejected:
-        codes = sorted({c for x in landing if x["rows_rejected"] for c in [x["reason_code"]] if c})
+        codes = sorted(rejected_codes) or sorted({x["reason_code"] for x in landing if x["rows_rejected"]
+                                                  and x["reason_code"]})
         code = ReasonCode(codes[0]) if codes else ReasonCode.BAD_VALUE
+        by_code = ", ".join(f"{c} {rejected_codes[c]}" if c in rejected_codes else c for c in codes)
         p = make(code.action, code.value, f"{rejected} row(s) of {day} are quarantined in ldz.ldz_rejects "
-                 f"({', '.join(codes)}); the rest loaded. `dq rejects --date {day}{t}` lists them: have the source "
+                 f"({by_code}); the rest loaded. `dq rejects --date {day}{t}` lists them: have the source "
                  "correct them, re-land and replay the date", "ingest")
         p.then = [f"dq rejects --date {day} --json{t}: send them to the source team (runbook 02)",
                   f"after their corrected delivery: re-land <source>/{day}/, then dq rerun --date {day} --layer ingest"
@@ -324,15 +441,17 @@ def plan(target: str | None, day: dt.date) -> Plan:
                 if rows else f"{day} was landed by `dq ingest` ({landing[0]['load_id']}), with no run recorded "
                 "(`dq run`/`rerun`/`backfill` record one)")
         p = Plan(target, day.isoformat(), "none", None, what, None, [f"dq validate --layer all --date {day}{t}"])
+    # the recovery lands from the folder the date came from: the latest landing's (or the run's) extract root
+    source = ""
+    if landed_source and Path(landed_source).resolve() != source_root(None).resolve():
+        source = f" --source {shlex.quote(landed_source)}"
     if rows:
         run_id = rows[0]["run_id"]
         path = rows[0].get("evidence_path") or str(evidence_dir() / f"{run_id}.json")
         p.run_id, p.rows = run_id, rows
         p.evidence = path if Path(path).exists() else (
             f"none: run {run_id} wrote no evidence file (it was killed); read `dq runs --date {day}{t}`")
-        source = _evidence_source(path)
-        if source and p.command and p.command.startswith(("dq rerun", "dq run", "dq backfill")):
-            p.command += source  # the run was given its source folder: the recovery reads the same one
+        source = source or _evidence_source(path)
         decision, decision_why = (("unblock", "a smoke passed after the failed rollback") if mended else
                                   registry.downstream_decision(
                                       [(r["layer"], r["status"], r["reason_code"], r["from_date"]) for r in final]))
@@ -344,6 +463,12 @@ def plan(target: str | None, day: dt.date) -> Plan:
                                         "landing"))
     else:
         decision, decision_why = "hold", "not landed yet"
+    p.command = _with_source(p.command, source)
+    p.first = [_with_source(line, source) for line in p.first]
+    p.then = [_with_source(line, source) for line in p.then]
+    if landed_source:
+        p.first = [line.replace("<source>", landed_source) for line in p.first]
+        p.then = [line.replace("<source>", landed_source) for line in p.then]
     if failed and failed["job"] == "rollback":
         decision_why = "consumers read the release the rollback restored, and it fails smoke"
     if failing and decision == "unblock":

@@ -407,8 +407,9 @@ BUILD_LOCK_DAY = dt.date(1, 1, 1)  # the key of the target-wide build lock among
 class BuildLock(DateLock):
     """One dbt build per target at a time. The load window (meta.load_window) is one row per warehouse, so
     two builds of different dates at once would each read the other's window. build.build() holds it while
-    it sets the window and runs dbt; it is always the last lock a process takes (date locks first) and
-    nothing is taken while it is held, so two processes never wait on each other."""
+    it sets the window and runs dbt, ldz.ingest while it commits a landing (which sets the window too). It
+    is always the last lock a process takes (date locks first) and nothing is taken while it is held, so
+    two processes never wait on each other."""
 
     def __init__(self, target: str, engine: str):
         super().__init__(target, engine, BUILD_LOCK_DAY)
@@ -417,10 +418,14 @@ class BuildLock(DateLock):
     def path(self):
         return duckdb_path().parent / f"{duckdb_path().name}.build.lock"
 
-    def acquire(self, wait: float, progress=None) -> None:
-        """Take it, waiting up to `wait` seconds for another build to finish; else LockTimeout."""
+    def acquire(self, wait: float | None = None, progress=None) -> None:
+        """Take it, waiting up to `wait` seconds (default DQ_BUILD_WAIT_SECONDS, else 3600) for another build to
+        finish, saying so through `progress` (default: stderr); else LockTimeout."""
+        import sys
         import time
 
+        wait = float(os.environ.get("DQ_BUILD_WAIT_SECONDS", "3600")) if wait is None else wait
+        progress = progress or (lambda msg: print(msg, file=sys.stderr))
         deadline = time.monotonic() + max(0.0, wait)
         told = False
         while not self.try_acquire():
@@ -430,7 +435,7 @@ class BuildLock(DateLock):
                     f"another dbt build on {self.target} is running{f' ({who})' if who else ''}; waited {wait:g}s. "
                     "Builds of one warehouse run one at a time (they share meta.load_window): wait for it "
                     "(`dq runs`), then run this again")
-            if not told and progress:
+            if not told:
                 progress(f"another dbt build on {self.target} is running{f' ({who})' if who else ''}; "
                          f"waiting up to {wait:g}s (DQ_BUILD_WAIT_SECONDS)")
                 told = True

@@ -521,6 +521,76 @@ def test_plan_reads_landings_validations_and_quarantined_rows_too(target, clean_
     assert (p.action, p.failed_layer) == ("rerun", "rdv") and "after the latest run" in p.why, p
 
 
+def test_plan_lands_from_the_dates_own_folder_and_answers_every_failed_file(target, extract_factory):
+    """Its commands read the folder the date was landed from (not the default data/extract); with several failed
+    files the action that must come first wins and every file is named; quarantined rows are counted per code."""
+    several = extract_factory("checksum_mismatch", "missing_column")
+    assert invoke("ingest", "--date", str(D2), "--source", str(several), "--target", target).exit_code == 1
+    p = plan(target, D2)  # a file the source must redesign is escalated before the file that only needs re-landing
+    assert (p.action, p.reason_code) == ("escalate", "SCHEMA_MISMATCH"), p
+    assert "ua_ccrunlog CHECKSUM_MISMATCH" in p.why and "ua_flowchart SCHEMA_MISMATCH" in p.why, p.why
+    after_fix = next(line for line in p.then if "dq rerun" in line)
+    assert after_fix.endswith(f" --source {several.resolve()}"), p.then
+
+    one = extract_factory("checksum_mismatch")
+    assert invoke("ingest", "--date", str(D2), "--source", str(one), "--target", target).exit_code == 1
+    p = plan(target, D2)
+    assert p.action == "replay" and p.command.endswith(f" --source {one.resolve()}"), p
+    assert p.first[0].startswith(f"re-land {one.resolve()}/{D2}/"), p.first
+    p = plan(target, D3)  # never landed: backfilled from where this warehouse's extracts come from
+    assert p.action == "backfill" and p.command.endswith(f" --source {one.resolve()}"), p
+    assert p.first[0].endswith(f" --source {one.resolve()}") and "--dry-run" in p.first[0], p.first
+
+    quarantined = extract_factory("null_key", "bad_number")
+    assert invoke("ingest", "--date", str(D2), "--source", str(quarantined), "--target", target).exit_code == 1
+    _record_validation(target, D2, "publish", "PASS")
+    p = plan(target, D2)
+    with Warehouse(target) as wh:
+        per_code = dict(wh.query("select reason_code, count(*) from ldz.ldz_rejects group by reason_code"))
+    assert set(per_code) == {"BAD_VALUE", "NULL_KEY"}, per_code
+    assert p.action == "escalate" and all(f"{c} {n}" in p.why for c, n in per_code.items()), p.why
+
+
+def test_vault_rows_a_new_landing_no_longer_has_are_escalated_not_rerun(built_target, clean_extract, tmp_path):
+    """A re-landing with fewer contacts leaves their rows in the insert-only vault: no rerun removes them."""
+    import shutil
+
+    from dbt_project import validate as v
+
+    day = tmp_path / "src" / str(D3)
+    shutil.copytree(clean_extract / str(D3), day)
+    contacts = day / "ua_contacthistory.csv"
+    lines = contacts.read_bytes().splitlines(keepends=True)
+    contacts.write_bytes(b"".join(lines[:-5]))
+    manifest = json.loads((day / "_manifest.json").read_text())
+    for f in manifest["files"]:
+        if f["table"] == "ua_contacthistory":
+            f["rows"] -= 5
+            f["sha256"] = hashlib.sha256(contacts.read_bytes()).hexdigest()
+    (day / "_manifest.json").write_text(json.dumps(manifest))
+    assert invoke("ingest", "--date", str(D3), "--source", str(tmp_path / "src"), "--target", built_target
+                  ).exit_code == 0
+    run = v.validate(built_target, "ldz", D3, docs_dir=tmp_path / "docs")
+    status = {r.check: r.status for r in run.results}
+    assert status["ldz_ua_contacthistory.l_contact_rows_in_ldz"] == v.FAIL, status
+    assert status["ldz_ua_contacthistory.reconciles_l_contact"] == v.PASS, status
+    p = plan(built_target, D3)
+    assert (p.action, p.reason_code) == ("escalate", "ROW_COUNT_MISMATCH") and "insert-only" in p.why, p
+    assert p.command is None and "--layer ingest" in p.first[0] and "--layer rdv" not in " ".join(p.first + p.then)
+
+
+def test_plan_reads_the_outcome_a_run_could_not_record_from_its_evidence(target, tmp_path):
+    """A run that lost the warehouse leaves `running` rows; its evidence file has the outcome: not 'died'."""
+    empty = tmp_path / "no_extract"
+    empty.mkdir()
+    assert invoke("run", "--date", str(D3), "--source", str(empty), "--target", target).exit_code == 1
+    with Warehouse(target) as wh:  # what the rows look like when the end could not be written
+        wh.execute("update meta.etl_runs set status = 'running', reason_code = null, err_msg = null")
+    p = plan(target, D3)
+    assert (p.action, p.reason_code, p.failed_layer) == ("replay", "MISSING_FILE", "ingest"), p
+    assert "registry still says `running`" in p.why, p.why
+
+
 def test_the_latest_landing_of_a_date_is_the_last_loaded_even_the_next_day(target, extract_factory):
     """Load ids carry the time of day, not the day: a date landed at 23:00 and again the next morning at 01:00
     has the older load under the larger id. The latest landing (plan, run evidence, backfill's dry run) is the

@@ -3,13 +3,18 @@ the vault. Rows quarantined in ldz.ldz_rejects were never accepted and are not e
 
   * KEY_MISMATCH — a distinct business key (or a non-NULL foreign key) accepted for D is not in its hub.
     Keys are compared as delivered (the hub keeps the business key of its first sighting).
-  * ROW_COUNT_MISMATCH — contacts and responses reconcile with their non-historized links, by key:
-    (a) every distinct key (customer x cell x package; customer x treatment x response pack) accepted
-        for D is in the link — loaded for D, or earlier when D restates it (the link keeps the first
-        delivery of a restated contact; its new status is a version in s_contact_status);
-    (b) every link row with business_date D comes from a key accepted for D.
+  * ROW_COUNT_MISMATCH — contacts and responses reconcile with their non-historized links, by key, in two
+    checks (their fixes differ):
+    (a) `<table>.reconciles_<link>`: every distinct key (customer x cell x package; customer x treatment x
+        response pack) accepted for D is in the link — loaded for D, or earlier when D restates it (the
+        link keeps the first delivery of a restated contact; its new status is a version in
+        s_contact_status). A build of D (`dq rerun --layer rdv`) fixes it;
+    (b) `<table>.<link>_rows_in_ldz`: every link row with business_date D comes from a key accepted for D.
+        When it fails, the vault holds rows the current landing of D no longer has (re-landed with fewer
+        rows, or rows now quarantined): no build removes them from the insert-only vault (`dq plan`
+        escalates: re-land the fuller delivery, or a restore).
     So "accepted distinct keys for D" = "link rows of D" + "keys of D first delivered on another date";
-    each failing row names the key and which side it is missing from.
+    each failing row names the key.
 """
 
 from dbt_project.reason_codes import ReasonCode
@@ -49,24 +54,26 @@ def _key_in_hub(table: str, column: str, hub: str, bk: str) -> Check:
         f"every distinct {column} accepted in ldz.{table} for the date is in rdv.{hub}")
 
 
-def _events_reconcile(table: str, link: str, cols: list[tuple[str, str]]) -> Check:
+def _events_reconcile(table: str, link: str, cols: list[tuple[str, str]]) -> list[Check]:
     ldz_cols = ", ".join(c for c, _ in cols)
     link_cols = ", ".join(c for _, c in cols)
     aliased = ", ".join(f"{c} as {lc}" for c, lc in cols)
-    return Check(
-        f"{table}.reconciles_{link}", f"ldz.{table}", ReasonCode.ROW_COUNT_MISMATCH,
-        f"select 'accepted in LDZ, not in rdv.{link}' as problem, {link_cols} from ("
-        f"select {aliased} from {{batch}} where _business_date = :business_date "
-        f"except select {link_cols} from rdv.{link}) as missing_in_link "
-        f"union all "
-        f"select 'in rdv.{link} for the date, not accepted in LDZ' as problem, {link_cols} from ("
-        f"select {link_cols} from rdv.{link} where business_date = :business_date "
-        f"except select {ldz_cols} from {{batch}} where _business_date = :business_date) as not_accepted",
-        f"distinct keys accepted in ldz.{table} for the date = rows of rdv.{link} for the date "
-        "+ keys first delivered on another date")
+    return [
+        Check(f"{table}.reconciles_{link}", f"ldz.{table}", ReasonCode.ROW_COUNT_MISMATCH,
+              f"select 'accepted in LDZ, not in rdv.{link}' as problem, {link_cols} from ("
+              f"select {aliased} from {{batch}} where _business_date = :business_date "
+              f"except select {link_cols} from rdv.{link}) as missing_in_link",
+              f"every distinct key accepted in ldz.{table} for the date is in rdv.{link} (loaded for the date, "
+              "or earlier when the date restates it)"),
+        Check(f"{table}.{link}_rows_in_ldz", f"ldz.{table}", ReasonCode.ROW_COUNT_MISMATCH,
+              f"select 'in rdv.{link} for the date, not accepted in LDZ' as problem, {link_cols} from ("
+              f"select {link_cols} from rdv.{link} where business_date = :business_date "
+              f"except select {ldz_cols} from {{batch}} where _business_date = :business_date) as not_accepted",
+              f"every row of rdv.{link} for the date comes from a key accepted in ldz.{table} for the date"),
+    ]
 
 
 def checks() -> list[Check]:
     out = [_key_in_hub(t, c, h, b) for t, cols in KEYS.items() for c, h, b in cols]
-    out += [_events_reconcile(t, link, cols) for t, (link, cols) in EVENTS.items()]
+    out += [c for t, (link, cols) in EVENTS.items() for c in _events_reconcile(t, link, cols)]
     return out

@@ -21,6 +21,7 @@ final as (
         reason_code,
         message,
         file_name,
+        source_root,
         sha256,
         rows_manifest,
         rows_file,
