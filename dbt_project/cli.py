@@ -222,6 +222,7 @@ def build_cmd(from_date, to_date, select, full_refresh, target, as_json):
 
     if to_date and to_date < from_date:
         raise click.UsageError(f"--to {to_date} is before --from {from_date}")
+    _refuse_unlanded(target, to_date or from_date, as_json)
     outcome = build(target, from_date, to_date or from_date, select, full_refresh)
     if select and outcome.success and not outcome.nodes:
         fail(f"--select {' '.join(select)} matched no model, seed or test, so nothing was built. "
@@ -245,6 +246,21 @@ def build_cmd(from_date, to_date, select, full_refresh, target, as_json):
         if outcome.error:
             console.print(f"[red]{outcome.error}[/]")
     sys.exit(OK if outcome.success else DATA_FAILURE)
+
+
+def _refuse_unlanded(target: str | None, day: dt.date, as_json: bool) -> None:
+    """A build's window end becomes the as-of date of the 360 and publish layers, which never moves back: a
+    date that was never landed would be published with no data of its own, for good."""
+    from .warehouse import Warehouse
+
+    with Warehouse(target) as wh:
+        landed = wh.table_exists("meta", "ldz_files") and wh.scalar(
+            f"select count(*) from meta.ldz_files where business_date = {wh.param} and status = 'LOADED'", [day])
+    if not landed:
+        fail(f"{day} has not been landed (no loaded file of it in meta.ldz_files): building through it would "
+             f"publish the tables as of {day} with no data of its own, and they never move back. Land it first "
+             f"(`dq run --date {day}`, or `dq ingest --date {day}`), or end the range at a landed date (`dq dates`)",
+             USAGE, None, as_json)
 
 
 # --- reason codes -----------------------------------------------------------------------------------

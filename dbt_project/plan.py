@@ -17,8 +17,13 @@ that justifies it, what to do first, the exact command, and the operator checkli
     replay   → first re-land the files, then `dq rerun --date D --layer ingest --reason C`
     backfill → `dq backfill --from D --to <current business date>` (its --dry-run first)
     restore  → `dq release rollback <latest release> --yes` (it runs `dq smoke`); no release: say how to make one
-    escalate → hand the evidence to engineering; after their fix `dq rerun --date D --layer L --reason C`
-* a smoke after the latest run failed .......... restore    `dq release rollback <latest release> --yes`
+    escalate → hand the evidence to the code's owner (the source team, data science, the mapping owner,
+               else engineering); after their fix `dq rerun --date D --layer L --reason C`. ML with too little
+               data (ZERO_ROWS in ml) is escalated too: rerunning it finds the same data
+* a smoke after the latest run failed .......... restore    `dq release rollback <latest release> --yes` when the
+                                                              published data fails; date_control failed: rerun
+                                                              (fix the calendar, then `dq smoke`); parse/compile
+                                                              failed: escalate (redeploy the previous code)
 * a `dq ingest` of D since the run failed a file  that code's action (replay); with several failed files the
                                                   action that must come first (escalate before replay), all named
 * nothing landed or run for D .................. backfill   `dq backfill --from D --to D`
@@ -115,9 +120,26 @@ def command_for(action: str, code: str | None, day: dt.date, layer: str | None, 
                        f"from now on: dq release snapshot --tag <version>{t} before every deploy "
                        "(runbooks/10-release-and-rollback.md)"])
     if action == "escalate":
-        return ([], None, ["hand the evidence file to the engineering team (not the service team's fix)",
-                       f"after their fix: dq rerun --date {day} --layer {layer}{reason}{t}", validate])
+        owner = _OWNER.get((code or "", layer)) or _OWNER.get((code or "", "")) or _OWNER[("", "")]
+        return ([], None, [f"hand the evidence file to {owner}",
+                           f"after their fix: dq rerun --date {day} --layer {layer}{reason}{t}", validate])
     return [], None, []
+
+
+# who fixes what the service team escalates (by reason code, and layer where it matters), as the runbooks say
+_OWNER = {
+    ("", ""): "the engineering team (not the service team's fix)",
+    ("SCHEMA_MISMATCH", "ingest"): "the source team: the file's columns changed (runbook 02)",
+    ("BAD_VALUE", ""): "the source team, with `dq rejects` (runbook 02)",
+    ("NULL_KEY", ""): "the source team, with `dq rejects` (runbook 02)",
+    ("DUPLICATE_KEY", "ingest"): "the source team, with `dq rejects` (runbook 02)",
+    ("MAPPING_MISSING", ""): "the source/marketing owner (what the code means), then add its row to the mapping "
+                             "seed, reviewed and deployed like code (runbook 05 A)",
+    ("ML_SCORE_INVALID", ""): "data science: the scores they wrote back are invalid (runbook 04)",
+    ("ZERO_ROWS", "ml"): "data science: too little data to train or score (e.g. no responders yet on a new "
+                         "warehouse; runbook 04)",
+    ("ANOMALY", ""): "the source owner first (is the delivered data right? runbook 08), engineering if it is",
+}
 
 
 def _evidence_source(path: str | None) -> str:
@@ -291,8 +313,37 @@ _CHECK_LAYER = {"ldz": "rdv", "rdv": "rdv", "ifl": "ifl", "360": "360", "c360": 
 
 
 def _action(code: ReasonCode, layer: str | None) -> str:
-    """The code's action; a failure of the ingest layer is replayed (rerunning it reads the same files)."""
+    """The code's action; a failure of the ingest layer is replayed (rerunning it reads the same files), and
+    ML that had too little to train or score on is escalated (rerunning it finds the same data)."""
+    if layer == "ml" and code is ReasonCode.ZERO_ROWS:
+        return "escalate"
     return "replay" if layer == "ingest" and code.action == "rerun" else code.action
+
+
+def _failed_smoke(smoke: dict, make, target: str, day: dt.date) -> Plan:
+    """A failing `dq smoke`: a release rollback only when the published data is what fails. A wrong calendar
+    fails publish_validation too (no rows as of that date): the calendar is fixed, not the data; code that
+    does not parse or compile is redeployed, not the data."""
+    t, checks = _t(target), smoke["failed_checks"]
+    why = f"the latest smoke ({smoke['path']}) failed after the latest run: {', '.join(checks)}"
+    code = ReasonCode.SMOKE_FAILED.value
+    if "date_control" in checks and set(checks) <= {"date_control", "publish_validation"}:
+        return Plan(target, day.isoformat(), "rerun", code,
+                    f"{why}. The calendar is wrong (publish_validation then finds no rows as of its date): fix it, "
+                    "not the data — no rollback (runbook 09)", f"dq smoke{t}", [f"dq plan --date {day}{t}"],
+                    [f"dq dates{t}: compare the current business date with 'published as of', then "
+                     f"dq dates set <the right date>{t}"], failed_layer="publish")
+    if {"parse", "compile"} & set(checks):
+        return Plan(target, day.isoformat(), "escalate", code,
+                    f"{why}. The deployed code does not parse or compile: the data is not the problem — no "
+                    "rollback of cdm_publish (runbook 09)", f"dq smoke{t}",
+                    ["still failing: hand the smoke's evidence to engineering"],
+                    ["redeploy the previous git tag (the code that passed smoke)"], failed_layer="publish")
+    p = make("restore", code, f"{why}. {ReasonCode.SMOKE_FAILED.description}", "publish")
+    if "release_compat" in checks:  # the deployed code dropped or retyped a published column: the next build would
+        p.first.insert(0, "redeploy the previous git tag first (the deployed code changed a published version's "
+                          "columns; the next build would undo the rollback)")
+    return p
 
 
 def plan(target: str | None, day: dt.date) -> Plan:
@@ -380,9 +431,7 @@ def plan(target: str | None, day: dt.date) -> Plan:
                  + (" (the registry still says `running`: the warehouse was unreachable when the run ended; its "
                     "evidence file has the outcome)" if unrecorded else ""), failed["layer"])
     elif smoke_after and not smoke_after["ok"] and not smoke_after["unreachable"]:
-        p = make("restore", ReasonCode.SMOKE_FAILED.value,
-                 f"the latest smoke ({smoke_after['path']}) failed after the latest run: "
-                 f"{', '.join(smoke_after['failed_checks'])}. {ReasonCode.SMOKE_FAILED.description}", "publish")
+        p = _failed_smoke(smoke_after, make, target, day)
     elif landed_after and failed_files:
         code, listed = _worst_file(failed_files)
         worst = next(f for f in failed_files if f["reason_code"] == code.value)

@@ -395,7 +395,7 @@ class _Side:
     models_recorded: bool = True
 
 
-def _release_side(wh: Warehouse, rel: dict) -> _Side:
+def release_side(wh: Warehouse, rel: dict) -> _Side:
     rid = rel["release_id"]
     models = {m["unique_id"]: m for m in _release_rows(wh, "release_models", rid, "unique_id")}
     cols: dict[str, list[tuple[str, str]]] = {}
@@ -430,8 +430,8 @@ def diff(target: str | None, a: str, b: str = "current", progress=None) -> dict:
         models, _, manifest_error = manifest_checksums(target)
     with Warehouse(target) as wh:
         ra = resolve(wh, a)
-        old = _release_side(wh, ra)
-        new = _current_side(wh, models, manifest_error is None) if b == "current" else _release_side(wh, resolve(wh, b))
+        old = release_side(wh, ra)
+        new = _current_side(wh, models, manifest_error is None) if b == "current" else release_side(wh, resolve(wh, b))
     out = {"target": target, "from": old.label, "to": new.label, "models": _model_diff(old, new),
            "relations": _relation_diff(old, new)}
     if manifest_error:
@@ -526,7 +526,7 @@ def _plan(wh: Warehouse, rel: dict) -> Rollback:
     as_of = rel["as_of_date"]
     as_of = as_of if isinstance(as_of, dt.date) or as_of is None else dt.date.fromisoformat(str(as_of)[:10])
     rb = Rollback(wh.target or default_target(), rid, rel["tag"], as_of)
-    side = _release_side(wh, rel)
+    side = release_side(wh, rel)
     live = relations(wh)
     copies = relations(wh, rel["snapshot_schema"])
     for relation, (rows, _) in side.objects.items():

@@ -7,6 +7,10 @@ Checks, in order (each PASS / FAIL / SKIPPED with a detail):
 3. `connection` — the warehouse answers `select 1`;
 4. `publish_contracts` — every cdm_publish model of the contract yml (models/cdm_publish/
    _cdm_publish__models.yml, the contract dbt enforces) exists with every contract column and its type family;
+4b. `release_compat` — against the latest complete release (`dq release snapshot`): every published relation
+   it holds still exists with each of its columns and their types. Added columns are fine; a column removed
+   or retyped in a published version breaks its consumers (a new version, `_v2`, is the way). SKIPPED
+   before the first release;
 5. `date_control` — when meta.etl_date_control holds the target's current business date: it is not in the
    future, and landed (meta.ldz_files); SKIPPED (and said so) when the warehouse has no date set yet;
 6. `publish_validation` — the GX publish checkpoint (ge/suites/publish.py: contract types, rows as of the
@@ -128,6 +132,34 @@ def contract_problems(wh: Warehouse) -> list[str]:
     return problems
 
 
+def release_compat_problems(wh: Warehouse) -> tuple[str, str]:
+    """(status, detail): the published relations against the latest release's recorded columns."""
+    from .release import PUBLISH, columns, latest_release, list_releases, relations, release_side
+
+    rid = latest_release(wh)
+    if rid is None:
+        return SKIPPED, "no release yet (`dq release snapshot --tag <version>` before a deploy turns this on)"
+    rel = next(r for r in list_releases(wh) if r["release_id"] == rid)
+    released = release_side(wh, rel)
+    live = set(relations(wh))
+    problems = []
+    for relation, cols in sorted(released.columns.items()):
+        name = relation.split(".", 1)[1]
+        if name not in live:
+            problems.append(f"{relation} is gone")
+            continue
+        now = dict(columns(wh, PUBLISH, name))
+        lost = [c for c, _t in cols if c not in now]
+        retyped = [f"{c} {t} -> {now[c]}" for c, t in cols if c in now and now[c] != t]
+        if lost or retyped:
+            problems.append(f"{relation}: " + "; ".join(filter(None, [
+                f"lost {', '.join(lost)}" if lost else "", f"retyped {', '.join(retyped)}" if retyped else ""])))
+    if problems:
+        return FAIL, (f"breaking change against release {released.label}: {'; '.join(problems)}. A published "
+                      "version keeps its columns: publish the change as a new version, or roll back (runbook 10)")
+    return PASS, f"every column of release {released.label} is still published"
+
+
 def date_control_problems(wh: Warehouse, target: str) -> tuple[str, str]:
     """(status, detail) of the date control sanity check."""
     from .health import date_control_current, latest_landed
@@ -240,6 +272,7 @@ def _smoke(report: SmokeReport, progress) -> None:
             return (FAIL, "; ".join(problems)) if problems else (PASS, f"{len(contracts())} models match")
 
         _timed(report, "publish_contracts", contracts_step)
+        _timed(report, "release_compat", lambda: release_compat_problems(wh))
         _timed(report, "date_control", lambda: date_control_problems(wh, target))
         try:
             report.business_date, _ = reference_date(wh, target, None)

@@ -113,9 +113,15 @@ def test_build_refuses_a_range_that_ends_before_it_starts():
     assert res.exit_code == 2 and "before --from" in res.output
 
 
-def test_build_with_a_selection_that_matches_nothing_is_a_usage_error(target_env):
-    """A typo in --select must not read as a successful build of nothing."""
+def test_build_refuses_a_date_never_landed_and_a_selection_that_matches_nothing(target_env, clean_extract):
+    """Building through an unlanded date would publish it empty for good; a typo in --select must not read as a
+    successful build of nothing."""
     target = target_env("duckdb")
+    res = invoke("build", "--from", "2026-01-01", "--target", target, "--json")
+    assert res.exit_code == 2 and "2026-01-01 has not been landed" in json.loads(res.stdout)["error"], res.output
+    assert invoke("ingest", "--date", "2026-01-01", "--source", str(clean_extract), "--target", target).exit_code == 0
+    res = invoke("build", "--from", "2026-01-01", "--to", "2026-01-02", "--target", target, "--json")
+    assert res.exit_code == 2 and "2026-01-02 has not been landed" in json.loads(res.stdout)["error"], res.output
     res = invoke("build", "--from", "2026-01-01", "--select", "rvd", "--target", target, "--json")
     assert res.exit_code == 2, res.output
     doc = json.loads(res.stdout)

@@ -104,7 +104,7 @@ def test_cli_scores_with_json_and_refuses_a_date_not_published(built_target):
     runner = CliRunner()
     res = runner.invoke(main, ["ml", "score", "--date", "2026-01-04", "--target", built_target])
     assert res.exit_code == 2, res.output
-    assert "build through 2026-01-04 first: dq build --from" in res.output
+    assert "2026-01-04 has not been landed: `dq run --date 2026-01-04`" in res.output, res.output  # not a build
     res = runner.invoke(main, ["ml", "score", "--date", "2026-01-02", "--target", built_target])  # published: 01-03
     assert res.exit_code == 2 and "a past date cannot be scored" in res.output, res.output
     assert _query(built_target, "select count(*) from cdm_ingest.ml_customer_scores") == [(0,)]

@@ -137,7 +137,7 @@ def test_ingest_of_a_date_a_run_holds_is_refused_and_changes_nothing(target, cle
     engine = "duckdb" if target == "dev" else "postgres"
     assert invoke("ingest", "--date", str(D2), "--source", str(clean_extract), "--target", target).exit_code == 0
     with Warehouse(target) as wh:
-        before = wh.scalar("select count(*) from meta.ldz_files")
+        before = wh.query("select load_id from meta.ldz_files")
     held = registry.DateLock(target, engine, D2)
     assert held.try_acquire()
     try:
@@ -149,7 +149,8 @@ def test_ingest_of_a_date_a_run_holds_is_refused_and_changes_nothing(target, cle
     finally:
         held.release()
     with Warehouse(target) as wh:
-        assert wh.scalar("select count(*) from meta.ldz_files") == before  # the refused ingest logged nothing
+        landed = wh.query("select load_id from meta.ldz_files where business_date <> " + wh.param, [D1])
+    assert landed == before  # the refused ingest logged nothing
     assert invoke("ingest", "--date", str(D2), "--source", str(clean_extract), "--target", target).exit_code == 0
 
 
@@ -161,17 +162,17 @@ def test_builds_of_one_warehouse_run_one_at_a_time(target, clean_extract, monkey
     engine = "duckdb" if target == "dev" else "postgres"
     assert invoke("ingest", "--date", str(D1), "--source", str(clean_extract), "--target", target).exit_code == 0
     with Warehouse(target) as wh:
-        set_window(wh, D1, D1)
+        set_window(wh, D2, D2)  # the window another build set
     held = registry.BuildLock(target, engine)
     assert held.try_acquire()  # what another build holds while it runs
     monkeypatch.setenv("DQ_BUILD_WAIT_SECONDS", "1")
     try:
-        result = invoke("build", "--from", str(D3), "--select", "stg_mdm__customer", "--target", target, "--json")
+        result = invoke("build", "--from", str(D1), "--select", "stg_mdm__customer", "--target", target, "--json")
         assert result.exit_code == 2, result.output
         doc = json.loads(result.stdout)
         assert doc["reason_code"] == "LOCK_TIMEOUT" and "another dbt build" in doc["error"], doc
         with Warehouse(target) as wh:
-            assert registry.load_window(wh) == (D1, D1)  # untouched
+            assert registry.load_window(wh) == (D2, D2)  # untouched
     finally:
         held.release()
     result = invoke("build", "--from", str(D1), "--select", "stg_mdm__customer", "--target", target)
@@ -461,6 +462,15 @@ def test_plan_recommends_the_action_of_every_reason_code(target):
             assert p["then"]
     text = invoke("plan", "--date", "2026-03-01", "--target", target).output
     assert "Operator checklist" in text and "failing partition" in text
+    mapping = dt.date(2026, 3, 1) + dt.timedelta(days=list(ReasonCode).index(ReasonCode.MAPPING_MISSING))
+    assert "source/marketing owner" in plan(target, mapping).then[0]  # escalated to whom the runbooks name
+    ml_day = dt.date(2026, 4, 1)  # ML with too little data to train: a rerun finds the same data, so escalate
+    with Warehouse(target) as wh:
+        step = registry.Step("run", "run-ml", "run-ml", target, "ml", ml_day, ml_day)
+        step.status, step.reason_code = "failed", ReasonCode.ZERO_ROWS.value
+        registry.insert_step(wh, step)
+    p = plan(target, ml_day)
+    assert (p.action, p.reason_code, p.command) == ("escalate", "ZERO_ROWS", None) and "data science" in p.then[0], p
 
 
 def _record_validation(target: str, day: dt.date, layer: str, status: str, code: str = "ZERO_ROWS") -> None:
@@ -607,8 +617,10 @@ def test_the_latest_landing_of_a_date_is_the_last_loaded_even_the_next_day(targe
                        [new, dt.datetime(2026, 11, 23 + shift, 1 if shift else 23), old])
     assert plan(target, D2).reason_code == "CHECKSUM_MISMATCH"  # the morning's failed landing, not the evening's
     files = {f["table"]: f for f in ops.backfill_plan(target, D2, D2, bad)["dates"][0]["files"]}
-    # the morning's landing recorded the damaged file's own sha256, which differs from the manifest's
-    assert files["ua_ccrunlog"]["state"] == "changed" and files["customer"]["state"] == "same", files
+    # the morning's landing recorded the damaged file's own sha256 (the evening's had the clean file's)
+    damaged = files["ua_ccrunlog"]
+    assert damaged["landed_sha256"] == damaged["file_sha256"] != damaged["sha256"], damaged
+    assert damaged["state"] == "checksum_mismatch" and files["customer"]["state"] == "same", files
 
 
 # --- date control, dq runs ------------------------------------------------------------------------------

@@ -280,6 +280,37 @@ def test_plan_prints_the_rollback_command_after_a_failing_smoke(built_target):
     assert p["checklist"]["action"] == f"restore (SMOKE_FAILED): {p['command']}"
 
 
+def test_plan_fixes_the_calendar_not_the_data_when_smoke_fails_on_date_control(built_target):
+    """A wrong business date fails date_control and publish_validation (no rows as of it): rolling back the
+    published data would only rewind it. The plan says fix the calendar, then smoke again."""
+    snapshot(built_target)
+    assert invoke("dates", "set", "2026-01-09", "--target", built_target).exit_code == 0
+    res = invoke("smoke", "--target", built_target, "--json")
+    assert res.exit_code == 1 and "date_control" in {c["name"] for c in _json(res)["checks"] if c["status"] == "FAIL"}
+    p = _json(invoke("plan", "--date", D.isoformat(), "--json", "--target", built_target))
+    assert (p["action"], p["reason_code"], p["command"]) == ("rerun", "SMOKE_FAILED", f"dq smoke{_t(built_target)}"), p
+    assert "dq dates set" in p["first"][0] and "rollback" not in json.dumps(p["first"] + p["then"]), p
+
+
+def test_smoke_fails_a_deploy_that_removes_a_column_the_latest_release_published(built_target):
+    """publish_contracts reads the checked-out contract, which a deploy changes along with the model: only the
+    release shows that consumers of the same version lost a column."""
+    res = invoke("smoke", "--target", built_target, "--json")
+    assert {c["name"]: c["status"] for c in _json(res)["checks"]}["release_compat"] == "SKIPPED"
+    rid = snapshot(built_target)["release_id"]
+    res = invoke("smoke", "--target", built_target, "--json")
+    assert res.exit_code == 0 and {c["name"]: c["status"] for c in _json(res)["checks"]}["release_compat"] == "PASS"
+    with Warehouse(built_target) as wh:  # the release published a column the deployed code no longer has
+        p = wh.param
+        wh.execute(f"insert into meta.release_columns values ({p}, {p}, {p}, {p}, {p})",
+                   [rid, "cdm_publish.customer_360_v1", "legacy_segment", "VARCHAR", 999])
+    res = invoke("smoke", "--target", built_target, "--json")
+    doc = _json(res)
+    assert res.exit_code == 1 and doc["failed_checks"] == ["release_compat"], doc
+    detail = next(c["detail"] for c in doc["checks"] if c["name"] == "release_compat")
+    assert "cdm_publish.customer_360_v1: lost legacy_segment" in detail and rid in detail, detail
+
+
 def test_without_a_published_layer_there_is_nothing_to_snapshot(target):
     assert _json(invoke("release", "list", "--json", "--target", target)) == []
     res = invoke("release", "snapshot", "--target", target)
