@@ -98,6 +98,43 @@ def test_an_unmapped_code_fails_the_build_with_mapping_missing_and_names_the_cod
     assert any(n["status"] == "skipped" and n["name"].startswith("pub_") for n in outcome.nodes)
 
 
+def test_a_date_landed_again_with_corrected_statuses_shows_the_correction(built_target, clean_extract, tmp_path):
+    """The correction has the same change time (UpdateDateTime) and business date as the status it replaces:
+    the later landing (load_id) decides, on every build path, never the row order."""
+    import hashlib
+    import json
+    import shutil
+
+    from dbt_project.build import build
+    from dbt_project.ldz import ingest
+
+    day = "2026-01-03"
+    src = tmp_path / "src"
+    shutil.copytree(clean_extract / day, src / day)
+    path = src / day / "ua_contacthistory.csv"
+    header, *rows = path.read_text().splitlines()
+    fixed = [r.rsplit(",", 1)[0] + ",3" if r.endswith(",1") else r for r in rows]  # Contacted -> Bounced
+    corrected = {tuple(r.split(",")[:3]) for r, f in zip(rows, fixed, strict=True) if r != f}
+    assert len(corrected) > 20
+    path.write_text("\n".join([header, *fixed]) + "\n")
+    manifest = json.loads((src / day / "_manifest.json").read_text())
+    for f in manifest["files"]:
+        if f["table"] == "ua_contacthistory":
+            f["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    (src / day / "_manifest.json").write_text(json.dumps(manifest))
+    import datetime as dt
+
+    with Warehouse(built_target) as wh:
+        assert not ingest(wh, src, dt.date(2026, 1, 3)).failed
+    status_sql = "select customer_id, cell_id, package_id, contact_status_id from ifl.ifl_contact"
+    for select, full_refresh in (((), False), (("ifl+",), True)):  # the day's incremental run, then a rebuild
+        outcome = build(built_target, dt.date(2026, 1, 3), dt.date(2026, 1, 3), select, full_refresh)
+        assert outcome.success, outcome.failed_nodes
+        with Warehouse(built_target) as wh:
+            shown = {(c, str(cell), str(pkg)): s for c, cell, pkg, s in wh.query(status_sql)}
+        assert {shown[k] for k in corrected} == {3}, (full_refresh, sorted(shown[k] for k in corrected))
+
+
 def test_dbt_build_select_c360_cdm_publish_from_the_root(built_target, engine):
     # DuckDB is the default target (no flags at all); PostgreSQL is chosen by name
     flags = [] if engine == "duckdb" else ["--target", built_target]

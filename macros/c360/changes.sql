@@ -61,7 +61,7 @@
                 versions.contact_status_id,
                 row_number() over (
                     partition by versions.contact_hk
-                    order by versions.effective_from desc, versions.load_dts desc
+                    order by versions.effective_from desc, versions.load_dts desc, versions.load_id desc
                 ) as version_rank
             from {{ ref('s_contact_status') }} as versions
             where

@@ -1,5 +1,6 @@
 {#- The current version of every parent in a satellite, as of the as-of date: its latest version by the
-    source's change time (effective_from), then load time, among the rows loaded up to that date.
+    source's change time (effective_from), then load time, then landing (load_id: a date landed again with
+    a corrected value has a later load id), among the rows loaded up to that date.
     Ghost records excluded. Use as the body of an import CTE (the ref is not aliased: `dbt build --empty` wraps it):
         profile as ({{ cdm.current_version('s_customer_profile', 'customer_hk') }})
     `partition_by` extends the parent key for multi-active satellites (e.g. one score per model);
@@ -13,7 +14,7 @@
             *,
             row_number() over (
                 partition by {{ keys | join(', ') }}
-                order by {% if by_business_date %}business_date desc, {% endif %}effective_from desc, load_dts desc
+                order by {% if by_business_date %}business_date desc, {% endif %}effective_from desc, load_dts desc, load_id desc
             ) as version_rank
         from {{ ref(sat) }}
         where {{ parent_hk }} <> {{ cdm.ghost_key() }}

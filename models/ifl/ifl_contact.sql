@@ -4,7 +4,8 @@
 -- or a status version for a contact delivered on another date (restated; usually none) — through the
 -- `window_replace` strategy (macros/ifl/window_replace.sql). A touched contact's status is the latest of
 -- (a) the status this table already holds for it and (b) the status versions the window loaded, by the
--- source's change time (effective_from), then load time (on a tie, the satellite's row over the copy),
+-- source's change time (effective_from), then load time, then landing (load_id: a date landed again with a
+-- corrected status has the later load id; on a full tie, the satellite's row over the copy),
 -- so a day reads the day's link rows and status versions, never the link or status history. That is
 -- exact because every date's versions pass through this model when the interface layer runs for that
 -- date (`dq run` / `dq backfill` / `dq rerun` do). A first build or `--full-refresh` ranks every
@@ -109,6 +110,7 @@ candidate_versions as (
         contact_status_id,
         effective_from,
         load_dts,
+        load_id,
         business_date as change_date,
         1 as from_satellite
     from window_versions
@@ -119,6 +121,7 @@ candidate_versions as (
             contact_status_id,
             status_effective_from as effective_from,
             status_load_dts as load_dts,
+            '' as load_id,
             last_change_date as change_date,
             0 as from_satellite
         from previous
@@ -135,7 +138,7 @@ status as (
         max(change_date) over (partition by contact_hk) as last_status_date,
         row_number() over (
             partition by contact_hk
-            order by effective_from desc, load_dts desc, from_satellite desc
+            order by effective_from desc, load_dts desc, load_id desc, from_satellite desc
         ) as version_rank
     from candidate_versions
 ),
