@@ -2,9 +2,9 @@
 
 Checks, each with the reason code of a breach:
 
-* **source freshness** — `dbt source freshness` on the LDZ sources (`loaded_at_field: _loaded_at`,
-  thresholds in models/ldz/_ldz__sources.yml): a source past `error_after` (or that cannot be read) is
-  STALE_SOURCE; past `warn_after` it is a warning, not a breach.
+* **source freshness** — `dbt source freshness` on the LDZ sources (the latest LOADED file of each table in
+  meta.ldz_files, empty files included: `loaded_at_query`; thresholds in models/ldz/_ldz__sources.yml): a
+  source past `error_after` (or that cannot be read) is STALE_SOURCE; past `warn_after` it is a warning.
 * **age of each 360 and publish table** — `max(as_of_date)` against the reference business date (the date
   control's current date when it exists, else the latest landed date): more than the SLA (days, default 0:
   built through the reference date) behind, or empty / missing, is ZERO_ROWS (no rows as of the date).
