@@ -135,6 +135,27 @@ def test_a_date_landed_again_with_corrected_statuses_shows_the_correction(built_
         assert {shown[k] for k in corrected} == {3}, (full_refresh, sorted(shown[k] for k in corrected))
 
 
+@pytest.mark.parametrize("engine", ["postgres"], indirect=True)
+def test_readers_of_the_published_tables_keep_their_grant_across_rebuilds(built_target, monkeypatch):
+    """Every build replaces a publish table (a grant given by hand goes with the old one): DQ_PUBLISH_READERS
+    roles are granted select again by each build."""
+    with Warehouse(built_target) as wh:
+        wh.execute("do $$ begin if not exists (select from pg_roles where rolname = 'cdm_reader') then "
+                   "create role cdm_reader; end if; end $$")
+    monkeypatch.setenv("DQ_PUBLISH_READERS", "cdm_reader, ")
+    can_read = ("select has_table_privilege('cdm_reader', 'cdm_publish.' || t, 'select') from (values "
+                "('customer_360_v1'), ('campaign_360_v1'), ('flowchart_360_v1')) as v(t)")
+    for _ in range(2):  # granted by the build, and again by the next one
+        outcome = run_dbt("build", built_target, "cdm_publish")
+        assert outcome.success, failing(outcome)
+        with Warehouse(built_target) as wh:
+            assert [r[0] for r in wh.query(can_read)] == [True, True, True]
+    monkeypatch.delenv("DQ_PUBLISH_READERS")
+    assert run_dbt("build", built_target, "cdm_publish").success
+    with Warehouse(built_target) as wh:  # without the setting, a rebuilt table has no reader grant (as said)
+        assert [r[0] for r in wh.query(can_read)] == [False, False, False]
+
+
 def test_dbt_build_select_c360_cdm_publish_from_the_root(built_target, engine):
     # DuckDB is the default target (no flags at all); PostgreSQL is chosen by name
     flags = [] if engine == "duckdb" else ["--target", built_target]

@@ -1,4 +1,6 @@
 -- cdm_publish.campaign_360_v1: the consumer contract of Campaign 360 (enforced: names and types).
+{{ config(grants=cdm.publish_grants()) }}
+
 with campaign_360 as (
     select * from {{ ref('campaign_360') }}
 ),

@@ -2,6 +2,8 @@
 -- What consumers need, not every raw attribute: no name, phone or birth date (age instead); email is
 -- published for activation and tagged PII. Scores: one column group per model in var('ml_models') (the
 -- contract in _cdm_publish__models.yml lists them: change both together).
+{{ config(grants=cdm.publish_grants()) }}
+
 with customer_360 as (
     select * from {{ ref('customer_360') }}
 ),

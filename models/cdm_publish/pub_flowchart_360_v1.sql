@@ -1,4 +1,6 @@
 -- cdm_publish.flowchart_360_v1: the consumer contract of Flowchart 360 (enforced: names and types).
+{{ config(grants=cdm.publish_grants()) }}
+
 with flowchart_360 as (
     select * from {{ ref('flowchart_360') }}
 ),
