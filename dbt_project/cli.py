@@ -879,8 +879,8 @@ def dates_group(ctx, target, as_json):
 
     `dq run` without --date runs it. `set` and `advance` also set meta.load_window to that date, so a plain
     `dbt build --select ...` loads the same date as dq (the models read the window at run time: one parse).
-    Without a sub-command: show — with the date Customer 360 is published as of, which never moves back (a
-    past date's build keeps it).
+    Without a sub-command: show — with the date Customer 360 is built as of, which never moves back (a past
+    date's build keeps it), and the date consumers read in cdm_publish when a release rollback left it older.
     """
     if ctx.invoked_subcommand is None:
         ctx.invoke(dates_show_cmd, target=target, as_json=as_json)
@@ -895,16 +895,23 @@ def _show_dates(target, as_json):
     target = target or default_target()
     with Warehouse(target) as wh:
         ensure_tables(wh)
-        current, window, published = current_date(wh, target), load_window(wh), built_as_of(wh)
+        current, window, built = current_date(wh, target), load_window(wh), built_as_of(wh)
+        served = (wh.scalar("select max(as_of_date) from cdm_publish.customer_360_v1")
+                  if wh.table_exists("cdm_publish", "customer_360_v1") else None)
     doc = {"target": target, "current_business_date": current.isoformat() if current else None,
            "load_window": [str(d) for d in window] if window else None,
-           "as_of_date": str(published) if published else None}
+           "as_of_date": str(built) if built else None,
+           "published_as_of_date": str(served)[:10] if served else None}
     if as_json:
         click.echo(json.dumps(doc, indent=2))
     else:
+        rolled_back = doc["published_as_of_date"] and doc["published_as_of_date"] != doc["as_of_date"]
         console.print(f"{target}: current business date [bold]{doc['current_business_date'] or 'not set'}[/]; "
                       f"load window (what a plain dbt build loads): {' .. '.join(doc['load_window'] or ['none'])}; "
-                      f"published as of {doc['as_of_date'] or 'nothing yet'} (Customer 360; it never moves back)")
+                      f"built as of {doc['as_of_date'] or 'nothing yet'} (Customer 360; it never moves back)"
+                      + (f"; [yellow]consumers read cdm_publish as of {doc['published_as_of_date']}[/] (a release "
+                         "rollback restored an older release; the next publish build catches up)"
+                         if rolled_back else ""))
 
 
 @dates_group.command("show")

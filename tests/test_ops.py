@@ -630,7 +630,7 @@ def test_date_control_sets_the_window_a_plain_dbt_build_reads(target):
     assert invoke("dates", "advance", "--target", target).exit_code == 0
     doc = json.loads(invoke("dates", "show", "--target", target, "--json").output)
     assert doc == {"target": target, "current_business_date": "2026-01-03", "load_window": ["2026-01-03"] * 2,
-                   "as_of_date": None}  # nothing published yet
+                   "as_of_date": None, "published_as_of_date": None}  # nothing published yet
     from dbt_project.health import date_control_current
 
     with Warehouse(target) as wh:  # the healthcheck / smoke read the same row

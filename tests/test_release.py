@@ -311,6 +311,15 @@ def test_smoke_fails_a_deploy_that_removes_a_column_the_latest_release_published
     assert "cdm_publish.customer_360_v1: lost legacy_segment" in detail and rid in detail, detail
 
 
+def test_dates_shows_what_consumers_read_when_a_rollback_left_publish_behind_the_build(built_target):
+    with Warehouse(built_target) as wh:  # as after rolling back to a release of an earlier date
+        wh.execute("update cdm_publish.customer_360_v1 set as_of_date = cast('2026-01-02' as date)")
+    doc = _json(invoke("dates", "show", "--json", "--target", built_target))
+    assert (doc["as_of_date"], doc["published_as_of_date"]) == (D.isoformat(), "2026-01-02"), doc
+    text = invoke("dates", "show", "--target", built_target).output
+    assert "consumers read cdm_publish as of 2026-01-02" in text, text
+
+
 def test_without_a_published_layer_there_is_nothing_to_snapshot(target):
     assert _json(invoke("release", "list", "--json", "--target", target)) == []
     res = invoke("release", "snapshot", "--target", target)

@@ -383,7 +383,8 @@ def test_dq_dates_show_set_advance_on_the_emulator(snowflake_target):
     assert done.exit_code == 0, done.output
     assert _doc(done) == {"target": "snowflake", "current_business_date": "2026-01-02",
                           "load_window": ["2026-01-02", "2026-01-02"],
-                          "as_of_date": "2026-01-03"}  # Customer 360 is published as of D3
+                          "as_of_date": "2026-01-03",
+                          "published_as_of_date": "2026-01-03"}  # Customer 360 is published as of D3
     moved = _cli("dates", "advance", "--json")
     assert moved.exit_code == 0, moved.output
     assert _doc(moved)["current_business_date"] == "2026-01-03"
