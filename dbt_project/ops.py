@@ -622,16 +622,6 @@ def date_range(d1: dt.date, d2: dt.date) -> list[dt.date]:
     return [d1 + dt.timedelta(days=i) for i in range((d2 - d1).days + 1)]
 
 
-def _file_sha256(path: Path) -> str:
-    import hashlib
-
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(1 << 22):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def backfill_plan(target: str | None, d1: dt.date, d2: dt.date, source: str | Path | None = None) -> dict:
     """What a backfill would do — read-only: the source files present or missing with their fingerprints
     (each file hashed: its sha256 against the manifest's and the landed one), the rows the manifests
@@ -639,6 +629,7 @@ def backfill_plan(target: str | None, d1: dt.date, d2: dt.date, source: str | Pa
     import hashlib
 
     from .contracts import CONTRACTS
+    from .generator import sha256_file
 
     src = source_root(source)
     target = target or default_target()
@@ -672,7 +663,7 @@ def backfill_plan(target: str | None, d1: dt.date, d2: dt.date, source: str | Pa
             f = {"table": table, "file": path.name, "present": present, "required": not c.optional,
                  "size_bytes": path.stat().st_size if present else None,
                  "sha256": m.get("sha256") if m else None, "rows": m.get("rows") if m else None,
-                 "file_sha256": _file_sha256(path) if present else None,
+                 "file_sha256": sha256_file(path) if present else None,
                  "landed_sha256": landed.get((day.isoformat(), table))}
             corrupt = bool(f["sha256"] and f["file_sha256"] != f["sha256"])
             f["state"] = ("missing" if not present else "checksum_mismatch" if corrupt
