@@ -454,7 +454,7 @@ def test_dq_smoke_passes_read_only_and_fails_on_a_dropped_publish_table(snowflak
     assert doc["ok"] and doc["business_date"] == "2026-01-03", doc
     assert {c["name"]: c["status"] for c in doc["checks"]} == {
         "parse": "PASS", "compile": "PASS", "connection": "PASS", "publish_contracts": "PASS",
-        "date_control": "SKIPPED", "publish_validation": "PASS"}
+        "release_compat": "SKIPPED", "date_control": "SKIPPED", "publish_validation": "PASS"}
     with Warehouse(snowflake_target) as wh:
         assert _publish_state(wh) == before  # read-only
         wh.execute("drop table cdm_publish.campaign_360_v1")
