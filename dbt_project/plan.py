@@ -331,7 +331,7 @@ def _failed_smoke(smoke: dict, make, target: str, day: dt.date) -> Plan:
         return Plan(target, day.isoformat(), "rerun", code,
                     f"{why}. The calendar is wrong (publish_validation then finds no rows as of its date): fix it, "
                     "not the data — no rollback (runbook 09)", f"dq smoke{t}", [f"dq plan --date {day}{t}"],
-                    [f"dq dates{t}: compare the current business date with 'published as of', then "
+                    [f"dq dates{t}: compare the current business date with 'built as of', then "
                      f"dq dates set <the right date>{t}"], failed_layer="publish")
     if {"parse", "compile"} & set(checks):
         return Plan(target, day.isoformat(), "escalate", code,
@@ -493,14 +493,14 @@ def plan(target: str | None, day: dt.date) -> Plan:
     # the recovery lands from the folder the date came from: the latest landing's (or the run's) extract root
     source = ""
     if landed_source and Path(landed_source).resolve() != source_root(None).resolve():
-        source = f" --source {shlex.quote(landed_source)}"
+        source = f"--source {shlex.quote(landed_source)}"
     if rows:
         run_id = rows[0]["run_id"]
         path = rows[0].get("evidence_path") or str(evidence_dir() / f"{run_id}.json")
         p.run_id, p.rows = run_id, rows
         p.evidence = path if Path(path).exists() else (
             f"none: run {run_id} wrote no evidence file (it was killed); read `dq runs --date {day}{t}`")
-        source = source or _evidence_source(path)
+        source = source or _evidence_source(path).strip()
         decision, decision_why = (("unblock", "a smoke passed after the failed rollback") if mended else
                                   registry.downstream_decision(
                                       [(r["layer"], r["status"], r["reason_code"], r["from_date"]) for r in final]))
