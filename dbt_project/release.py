@@ -40,6 +40,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from . import registry
+from .load_window import built_as_of
 from .project import ConfigError, default_target, profile, root
 from .reason_codes import ReasonCode
 from .warehouse import Warehouse
@@ -583,9 +584,13 @@ def rollback(target: str | None, ref: str, progress=None) -> Rollback:
         if busy:
             raise ReleaseBusy(f"{busy}: a rollback now would race it; wait for it (`dq runs`), then roll back")
         rb = _plan(wh, rel)
+        built = built_as_of(wh)
     run_id = new_run_id("rollback")
     day = rb.as_of_date or dt.date.today()
-    step = registry.Step("rollback", run_id, os.environ.get("DQ_TRACE_ID") or run_id, target, "publish", day, day,
+    # recorded for every as-of date it rewinds what consumers read: from the release's to the build's, so `dq runs`
+    # and `dq plan` of the date being worked on (the latest) see it
+    last = max(day, built) if built else day
+    step = registry.Step("rollback", run_id, os.environ.get("DQ_TRACE_ID") or run_id, target, "publish", day, last,
                          run_reason=ReasonCode.OPERATOR_REQUEST.value, release_id=rb.release_id)
     rb.run_id, rb.applied = run_id, True
     with Warehouse(target) as wh:
@@ -624,7 +629,7 @@ def rollback(target: str | None, ref: str, progress=None) -> Rollback:
     if rb.status == "failed":
         from . import alerts
 
-        alerts.run_failed(target, run_id, day, rb.reason_code, f"rollback to {rb.release_id}: {rb.error}"[:600],
+        alerts.run_failed(target, run_id, last, rb.reason_code, f"rollback to {rb.release_id}: {rb.error}"[:600],
                           {"evidence": rb.evidence, "job": "rollback", "release_id": rb.release_id}, layer="publish")
     return rb
 

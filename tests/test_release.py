@@ -311,6 +311,23 @@ def test_smoke_fails_a_deploy_that_removes_a_column_the_latest_release_published
     assert "cdm_publish.customer_360_v1: lost legacy_segment" in detail and rid in detail, detail
 
 
+def test_a_rollback_is_recorded_for_every_as_of_date_it_rewinds(built_target):
+    """Restoring a release of D while the build is as of a later date changes what consumers read for every date
+    up to the build's: `dq runs` / `dq plan` of the date being worked on must see it."""
+    from dbt_project.plan import plan
+
+    snap = snapshot(built_target)
+    later = D + dt.timedelta(days=2)
+    with Warehouse(built_target) as wh:  # as after two more daily builds
+        wh.execute(f"update c360.customer_360 set as_of_date = {wh.param}", [later])
+    res = invoke("release", "rollback", snap["release_id"], "--yes", "--target", built_target)
+    assert res.exit_code == 0, res.output
+    with Warehouse(built_target) as wh:
+        rows = registry.list_runs(wh, last=None, business_date=later)
+    assert [(r["job"], r["from_date"], r["to_date"]) for r in rows] == [("rollback", D, later)], rows
+    assert plan(built_target, later).run_id == rows[0]["run_id"]
+
+
 def test_dates_shows_what_consumers_read_when_a_rollback_left_publish_behind_the_build(built_target):
     with Warehouse(built_target) as wh:  # as after rolling back to a release of an earlier date
         wh.execute("update cdm_publish.customer_360_v1 set as_of_date = cast('2026-01-02' as date)")
