@@ -520,6 +520,11 @@ def _prepare(r: Runner, dates: list[dt.date]) -> None:
                    "marked abandoned; this run reloads the date")
 
 
+def _ml_lacks_data(step: Step | None) -> bool:
+    """The ML step had too little data to train or score (ZERO_ROWS): escalated, never resumed (dq plan)."""
+    return bool(step and step.layer == "ml" and step.reason_code == ReasonCode.ZERO_ROWS.value)
+
+
 def _crashed(r: Runner, exc: BaseException) -> None:
     """An exception escaped a step: its row (still `running`) is closed as failed with the exception's code."""
     reason = getattr(exc, "reason", None)
@@ -602,7 +607,7 @@ def run_date(target: str | None, day: dt.date, source: str | Path | None = None,
                       f"dq build --from {as_of} --select tag:ml+")
             else:
                 ok = _ml_step(r, day)
-        if not r.res.ok:
+        if not r.res.ok and not _ml_lacks_data(r.res.failed_step):  # too little to train: a rerun finds the same
             s = r.res.failed_step
             r.res.resume_command = f"dq rerun --date {day} --layer {s.layer}" + (
                 f" --target {r.target}" if r.target != "dev" else "") + source_flag(source)

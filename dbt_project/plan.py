@@ -56,6 +56,7 @@ from pathlib import Path
 
 from . import registry
 from .ldz import latest_loads_sql
+from .load_window import built_as_of
 from .ops import source_root
 from .project import default_target, profile
 from .reason_codes import ReasonCode
@@ -358,6 +359,7 @@ def plan(target: str | None, day: dt.date) -> Plan:
         open_alerts = _open_alerts(wh, day)
         release = latest_release(wh)
         landed_source = _landed_source(wh, day)
+        built = built_as_of(wh)
         rejected_codes = _rejected_by_code(wh, day)
         failing_checks = _failing_checks(wh, day)
     t = _t(target)
@@ -383,6 +385,9 @@ def plan(target: str | None, day: dt.date) -> Plan:
     failed = next((r for r in final if r["status"] in ("failed", "abandoned")), None)
     failed_files = [x for x in landing if x["status"] == "FAILED"]
     if failed and failed["layer"] == "ingest" and landed_after:  # landed again since: that landing is the news
+        failed = None
+    ml_past = bool(failed and failed["layer"] == "ml" and built and built > day)
+    if ml_past:  # scores are made for the latest as-of date only: a past date's ML cannot be redone, nor need be
         failed = None
     smoke = _latest_smoke(target)
     smoke_after = smoke if smoke and (run_end is None or smoke["finished_at"] > run_end) else None
@@ -484,6 +489,8 @@ def plan(target: str | None, day: dt.date) -> Plan:
     else:
         what = (f"rollback {rows[0]['run_id']} failed its smoke; a later smoke passed ({smoke_after['path']}): "
                 "settled" if mended else
+                f"the latest run {rows[0]['run_id']} of {day} failed only in ml, and the published tables are now "
+                f"as of {built}: scores are made for that date, so there is nothing to redo for {day}" if ml_past else
                 f"the latest run {rows[0]['run_id']} of {day} succeeded ("
                 + ", ".join(r["layer"] + ("" if r["status"] in ("success", "warning") else f" {r['status']}")
                             for r in final) + ")"
@@ -518,6 +525,8 @@ def plan(target: str | None, day: dt.date) -> Plan:
     if landed_source:
         p.first = [line.replace("<source>", landed_source) for line in p.first]
         p.then = [line.replace("<source>", landed_source) for line in p.then]
+    if ml_past:
+        decision, decision_why = "unblock", f"only ml failed, and the published tables are now as of {built}"
     if failed and failed["job"] == "rollback":
         decision_why = "consumers read the release the rollback restored, and it fails smoke"
     if failing and decision == "unblock":

@@ -288,11 +288,16 @@ def set_current_date(wh: Warehouse, target: str, day: dt.date) -> None:
     ensure_schema(wh)
     ensure_tables(wh)
     p = wh.param
-    with wh.transaction():
-        wh.execute(f"delete from meta.etl_date_control where target = {p}", [target])
-        wh.execute(f"insert into meta.etl_date_control values ({p}, {p}, {p}, {p})",
-                   [target, day, now(), os.environ.get("USER", "unknown") + "@" + host()])
-        set_window(wh, day, day)
+    lock = BuildLock(wh.target, wh.engine)  # the window is the builds': a build reads it while it runs
+    lock.acquire()
+    try:
+        with wh.transaction():
+            wh.execute(f"delete from meta.etl_date_control where target = {p}", [target])
+            wh.execute(f"insert into meta.etl_date_control values ({p}, {p}, {p}, {p})",
+                       [target, day, now(), os.environ.get("USER", "unknown") + "@" + host()])
+            set_window(wh, day, day)
+    finally:
+        lock.release()
 
 
 def load_window(wh: Warehouse) -> tuple[dt.date, dt.date] | None:
@@ -407,7 +412,8 @@ BUILD_LOCK_DAY = dt.date(1, 1, 1)  # the key of the target-wide build lock among
 class BuildLock(DateLock):
     """One dbt build per target at a time. The load window (meta.load_window) is one row per warehouse, so
     two builds of different dates at once would each read the other's window. build.build() holds it while
-    it sets the window and runs dbt, ldz.ingest while it commits a landing (which sets the window too). It
+    it sets the window and runs dbt; ldz.ingest and set_current_date (`dq dates set/advance`) while they move
+    the window too. It
     is always the last lock a process takes (date locks first) and nothing is taken while it is held, so
     two processes never wait on each other."""
 

@@ -651,12 +651,21 @@ def _restore(wh: Warehouse, rb: Rollback, rel: dict, say) -> None:
             if name in live:
                 wh.execute(f"drop {live[name]} {s.relation}")
             wh.execute(f"create table {s.relation} as select * from {copy}")
+            for role in publish_readers(wh.engine):  # a new table: the readers' grant, as a build gives it
+                wh.execute(f"grant select on {s.relation} to {'role ' if wh.engine == 'snowflake' else ''}{role}")
         got = content_hash(wh, s.relation)
         if got != expected[s.relation]:
             raise ReleaseError(ReasonCode.ROW_COUNT_MISMATCH,
                                f"{s.relation} after the restore has {got[0]} rows / hash {got[1]}, the release "
                                f"{expected[s.relation][0]} / {expected[s.relation][1]}: nothing was committed")
         s.seconds = round(time.perf_counter() - t0, 2)
+
+
+def publish_readers(engine: str) -> list[str]:
+    """The roles granted select on the published tables (DQ_PUBLISH_READERS; macros/publish_grants.sql)."""
+    if engine == "duckdb":
+        return []
+    return [r.strip() for r in os.environ.get("DQ_PUBLISH_READERS", "").split(",") if r.strip()]
 
 
 def _write_evidence(rb: Rollback, step: registry.Step) -> Path:

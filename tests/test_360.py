@@ -147,9 +147,20 @@ def test_readers_of_the_published_tables_keep_their_grant_across_rebuilds(built_
                 "('customer_360_v1'), ('campaign_360_v1'), ('flowchart_360_v1')) as v(t)")
     for _ in range(2):  # granted by the build, and again by the next one
         outcome = run_dbt("build", built_target, "cdm_publish")
-        assert outcome.success, failing(outcome)
+        assert outcome.success, [n["message"] for n in outcome.failed_nodes]
         with Warehouse(built_target) as wh:
             assert [r[0] for r in wh.query(can_read)] == [True, True, True]
+            wh.execute("set role cdm_reader")  # the schema's usage too: the role really reads
+            assert wh.scalar("select count(*) from cdm_publish.customer_360_v1") > 0
+            wh.execute("reset role")
+    from dbt_project import release
+
+    snap = release.snapshot(built_target)
+    with Warehouse(built_target) as wh:  # drift: the rollback drops and recreates the table
+        wh.execute("alter table cdm_publish.flowchart_360_v1 drop column revenue")
+    assert release.rollback(built_target, snap.release_id).status == "success"
+    with Warehouse(built_target) as wh:
+        assert [r[0] for r in wh.query(can_read)] == [True, True, True]  # the recreated table too
     monkeypatch.delenv("DQ_PUBLISH_READERS")
     assert run_dbt("build", built_target, "cdm_publish").success
     with Warehouse(built_target) as wh:  # without the setting, a rebuilt table has no reader grant (as said)

@@ -173,6 +173,10 @@ def test_builds_of_one_warehouse_run_one_at_a_time(target, clean_extract, monkey
         assert doc["reason_code"] == "LOCK_TIMEOUT" and "another dbt build" in doc["error"], doc
         with Warehouse(target) as wh:
             assert registry.load_window(wh) == (D2, D2)  # untouched
+        result = invoke("dates", "set", str(D3), "--target", target)  # moves the window too: waits, then refused
+        assert result.exit_code == 2 and "another dbt build" in result.output, result.output
+        with Warehouse(target) as wh:
+            assert registry.load_window(wh) == (D2, D2)
     finally:
         held.release()
     result = invoke("build", "--from", str(D1), "--select", "stg_mdm__customer", "--target", target)
@@ -471,6 +475,20 @@ def test_plan_recommends_the_action_of_every_reason_code(target):
         registry.insert_step(wh, step)
     p = plan(target, ml_day)
     assert (p.action, p.reason_code, p.command) == ("escalate", "ZERO_ROWS", None) and "data science" in p.then[0], p
+
+
+def test_a_past_dates_failed_ml_settles_once_a_later_date_is_published(built_target):
+    """Day 1 of a new warehouse has no responders (ML: ZERO_ROWS); once a later date is published, that ML step
+    cannot be redone (scores are made for the latest date) and need not be: nothing to do, unblock."""
+    with Warehouse(built_target) as wh:
+        registry.ensure_tables(wh)
+        for layer, status, code in (("publish", "success", None), ("ml", "failed", "ZERO_ROWS")):
+            step = registry.Step("run", "run-day1", "run-day1", built_target, layer, D1, D1)
+            step.status, step.reason_code = status, code
+            registry.insert_step(wh, step)
+    p = plan(built_target, D1)  # built as of D3
+    assert (p.action, p.checklist["downstream_decision"]) == ("none", "unblock"), p
+    assert "nothing to redo" in p.why, p.why
 
 
 def _record_validation(target: str, day: dt.date, layer: str, status: str, code: str = "ZERO_ROWS") -> None:

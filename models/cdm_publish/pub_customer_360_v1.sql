@@ -2,7 +2,7 @@
 -- What consumers need, not every raw attribute: no name, phone or birth date (age instead); email is
 -- published for activation and tagged PII. Scores: one column group per model in var('ml_models') (the
 -- contract in _cdm_publish__models.yml lists them: change both together).
-{{ config(grants=cdm.publish_grants()) }}
+{{ config(grants=cdm.publish_grants(), post_hook=cdm.publish_schema_usage()) }}
 
 with customer_360 as (
     select * from {{ ref('customer_360') }}
