@@ -105,7 +105,7 @@ def command_for(action: str, code: str | None, day: dt.date, layer: str | None, 
     if action == "rerun":
         return [], f"dq rerun --date {day} --layer {layer}{reason}{t}", [validate]
     if action == "replay":
-        return ([f"re-land <source>/{day}/: fix or re-deliver the file named in the evidence, with its manifest"],
+        return ([f"re-land <source>/{day}/: fix or re-deliver the failed file(s) named above, with the manifest"],
                 f"dq rerun --date {day} --layer ingest{reason}{t}", [validate])
     if action == "backfill":
         end = max(day, current) if current else day
@@ -159,19 +159,20 @@ def _evidence_source(path: str | None) -> str:
 
 
 def _landed_source(wh: Warehouse, day: dt.date) -> str | None:
-    """The extract root the date was last landed from (meta.ldz_files.source_root); for a date never landed,
-    the root of the latest landing of any date (where this warehouse's extracts come from)."""
+    """The extract root the date was last landed from (meta.ldz_files.source_root). For a date never landed: the
+    default root when it holds the date's folder, else the latest landing's root that does (None: neither)."""
     if not wh.column_exists("meta", "ldz_files", "source_root"):
         return None
     p = wh.param
-    for sql, args in ((f"select source_root from meta.ldz_files where business_date = {p} and source_root is not null "
-                       "order by loaded_at desc, load_id desc", [day]),
-                      ("select source_root from meta.ldz_files where source_root is not null "
-                       "order by loaded_at desc, load_id desc", [])):
-        found = wh.query(sql + " limit 1", args)
-        if found:
-            return found[0][0]
-    return None
+    found = wh.query(f"select source_root from meta.ldz_files where business_date = {p} and source_root is not null "
+                     "order by loaded_at desc, load_id desc limit 1", [day])
+    if found:
+        return found[0][0]
+    if (source_root(None) / day.isoformat()).is_dir():
+        return None
+    roots = wh.query("select source_root from meta.ldz_files where source_root is not null "
+                     "group by source_root order by max(loaded_at) desc")
+    return next((r for (r,) in roots if (Path(r) / day.isoformat()).is_dir()), None)
 
 
 def _reads_source(command: str) -> bool:
@@ -410,8 +411,8 @@ def plan(target: str | None, day: dt.date) -> Plan:
         p.failed_layer = failed["layer"]
     elif failed and failed["job"] == "rollback" and failed["reason_code"] == ReasonCode.SMOKE_FAILED.value:
         smoke_checks = (failed["err_msg"] or "").partition("smoke failed: ")[2]
-        fixes = {("parse", "compile"): "parse / compile failed: the deployed code is the problem — redeploy the "
-                                       "previous git tag",
+        fixes = {("parse", "compile", "release_compat"): "parse / compile / release_compat failed: the deployed code "
+                                                         "is the problem — redeploy the previous git tag",
                  ("publish_contracts", "publish_validation"):
                      f"{'/'.join(c for c in ('publish_contracts', 'publish_validation') if c in smoke_checks)} failed: "
                      f"the release itself holds the problem — roll back to an older one (dq release list{t}) or "
@@ -451,12 +452,13 @@ def plan(target: str | None, day: dt.date) -> Plan:
                  f"the latest validation of {day} fails {', '.join(not_in_ldz)}: the vault holds rows of {day} that "
                  "its latest landing no longer has (landed again with fewer rows, or rows now quarantined). The "
                  "vault is insert-only: no rerun or build removes them",
-                 None, [f"dq validate --layer ldz --date {day}{t}: the rows, then the source team: was the latest "
-                        "delivery complete?",
-                        "not complete: hand the rows to engineering only if the source retracted them (removing "
-                        "vault rows is a restore); otherwise nothing more"],
-                 [f"the source confirms an earlier, fuller delivery (the check then passes): re-land it, then "
-                  f"dq rerun --date {day} --layer ingest --reason ROW_COUNT_MISMATCH{t}"], failed_layer="ingest")
+                 None, [f"dq validate --layer ldz --date {day}{t} lists the rows: ask the source team whether the "
+                        f"latest delivery of {day} is complete",
+                        "it is (the source retracted those rows): hand the rows and the evidence to engineering — "
+                        "removing rows from the vault is a restore"],
+                 [f"it is not (an earlier, fuller delivery is right; the check then passes): re-land that delivery, "
+                  f"then dq rerun --date {day} --layer ingest --reason ROW_COUNT_MISMATCH{t} --source <its folder>"],
+                 failed_layer="ingest")
     elif failing:
         layer, _status, code_text, n, _at = failing[0]
         code = ReasonCode(code_text)

@@ -8,9 +8,10 @@ Checks, in order (each PASS / FAIL / SKIPPED with a detail):
 4. `publish_contracts` — every cdm_publish model of the contract yml (models/cdm_publish/
    _cdm_publish__models.yml, the contract dbt enforces) exists with every contract column and its type family;
 4b. `release_compat` — against the latest complete release (`dq release snapshot`): every published relation
-   it holds still exists with each of its columns and their types. Added columns are fine; a column removed
-   or retyped in a published version breaks its consumers (a new version, `_v2`, is the way). SKIPPED
-   before the first release;
+   it holds still exists with each of its columns and their types, and the deployed contract yml still has
+   each of those columns (else the next build drops them, even right after a rollback). Added columns are
+   fine; a column removed or retyped in a published version breaks its consumers (a new version, `_v2`, is
+   the way). SKIPPED before the first release;
 5. `date_control` — when meta.etl_date_control holds the target's current business date: it is not in the
    future, and landed (meta.ldz_files); SKIPPED (and said so) when the warehouse has no date set yet;
 6. `publish_validation` — the GX publish checkpoint (ge/suites/publish.py: contract types, rows as of the
@@ -142,9 +143,13 @@ def release_compat_problems(wh: Warehouse) -> tuple[str, str]:
     rel = next(r for r in list_releases(wh) if r["release_id"] == rid)
     released = release_side(wh, rel)
     live = set(relations(wh))
+    contract = {relation: {c for c, _f in cols} for relation, cols in contracts().items()}
     problems = []
     for relation, cols in sorted(released.columns.items()):
         name = relation.split(".", 1)[1]
+        dropped = [c for c, _t in cols if relation in contract and c not in contract[relation]]
+        if dropped:  # the deployed code would drop them at its next build, even right after a rollback
+            problems.append(f"{relation}: the deployed contract drops {', '.join(dropped)}")
         if name not in live:
             problems.append(f"{relation} is gone")
             continue

@@ -549,7 +549,8 @@ def test_plan_reads_landings_validations_and_quarantined_rows_too(target, clean_
     assert (p.action, p.failed_layer) == ("rerun", "rdv") and "after the latest run" in p.why, p
 
 
-def test_plan_lands_from_the_dates_own_folder_and_answers_every_failed_file(target, extract_factory):
+def test_plan_lands_from_the_dates_own_folder_and_answers_every_failed_file(target, extract_factory, tmp_path,
+                                                                             monkeypatch):
     """Its commands read the folder the date was landed from (not the default data/extract); with several failed
     files the action that must come first wins and every file is named; quarantined rows are counted per code."""
     several = extract_factory("checksum_mismatch", "missing_column")
@@ -565,9 +566,11 @@ def test_plan_lands_from_the_dates_own_folder_and_answers_every_failed_file(targ
     p = plan(target, D2)
     assert p.action == "replay" and p.command.endswith(f" --source {one.resolve()}"), p
     assert p.first[0].startswith(f"re-land {one.resolve()}/{D2}/"), p.first
-    p = plan(target, D3)  # never landed: backfilled from where this warehouse's extracts come from
+    monkeypatch.setenv("DQ_SOURCE", str(tmp_path))  # the default root has no folder of D1
+    p = plan(target, D1)  # never landed: backfilled from a root landed from before that holds the date
     assert p.action == "backfill" and p.command.endswith(f" --source {one.resolve()}"), p
     assert p.first[0].endswith(f" --source {one.resolve()}") and "--dry-run" in p.first[0], p.first
+    assert " --source " not in plan(target, D3).command  # no root holds D3: the default, nothing invented
 
     quarantined = extract_factory("null_key", "bad_number")
     assert invoke("ingest", "--date", str(D2), "--source", str(quarantined), "--target", target).exit_code == 1

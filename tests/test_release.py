@@ -309,6 +309,8 @@ def test_smoke_fails_a_deploy_that_removes_a_column_the_latest_release_published
     assert res.exit_code == 1 and doc["failed_checks"] == ["release_compat"], doc
     detail = next(c["detail"] for c in doc["checks"] if c["name"] == "release_compat")
     assert "cdm_publish.customer_360_v1: lost legacy_segment" in detail and rid in detail, detail
+    # and the checked-out contract would drop it at the next build, even after a rollback brought it back
+    assert "cdm_publish.customer_360_v1: the deployed contract drops legacy_segment" in detail, detail
 
 
 def test_a_rollback_is_recorded_for_every_as_of_date_it_rewinds(built_target):
