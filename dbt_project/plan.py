@@ -171,7 +171,7 @@ def _landed_source(wh: Warehouse, day: dt.date) -> str | None:
     if (source_root(None) / day.isoformat()).is_dir():
         return None
     roots = wh.query("select source_root from meta.ldz_files where source_root is not null "
-                     "group by source_root order by max(loaded_at) desc")
+                     "group by source_root order by max(loaded_at) desc, max(load_id) desc")
     return next((r for (r,) in roots if (Path(r) / day.isoformat()).is_dir()), None)
 
 
