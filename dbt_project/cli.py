@@ -127,7 +127,8 @@ def ingest_cmd(business_date, source, target, tables, as_json):
     (missing, empty, wrong delimiter or encoding, wrong columns, checksum, truncated) fails its table
     and loads nothing of it; bad rows go to ldz.ldz_rejects with a reason code and the good rows load.
     A table may be delivered as CSV or as Parquet with the same columns (the manifest names the file).
-    Safe to rerun. Exit 1 when a table failed or a row was rejected.
+    Safe to rerun. Exit 1 when a table failed or a row was rejected; exit 2 (LOCK_TIMEOUT, nothing changed)
+    while a run holds the date.
     """
     from .ops import source_root
     from .project import default_target, profile
@@ -217,6 +218,9 @@ def build_cmd(from_date, to_date, select, full_refresh, target, as_json):
     Sets meta.load_window to the range, then runs `dbt build` once: one parse for the whole range, and
     the same vault as loading the dates one by one. Safe to rerun. Exit 1 when a model or test fails;
     warnings (e.g. NULL_KEY: a business key resolved to the ghost record) are listed but do not fail.
+    Exit 2, changing nothing: the range ends on a date never landed (it would be published empty, for good),
+    --select matches nothing, or another build of the warehouse ran past DQ_BUILD_WAIT_SECONDS (LOCK_TIMEOUT;
+    builds take turns: they share meta.load_window).
     """
     from .build import build
 
@@ -251,11 +255,11 @@ def build_cmd(from_date, to_date, select, full_refresh, target, as_json):
 def _refuse_unlanded(target: str | None, day: dt.date, as_json: bool) -> None:
     """A build's window end becomes the as-of date of the 360 and publish layers, which never moves back: a
     date that was never landed would be published with no data of its own, for good."""
+    from .ldz import is_landed
     from .warehouse import Warehouse
 
     with Warehouse(target) as wh:
-        landed = wh.table_exists("meta", "ldz_files") and wh.scalar(
-            f"select count(*) from meta.ldz_files where business_date = {wh.param} and status = 'LOADED'", [day])
+        landed = is_landed(wh, day)
     if not landed:
         fail(f"{day} has not been landed (no loaded file of it in meta.ldz_files): building through it would "
              f"publish the tables as of {day} with no data of its own, and they never move back. Land it first "
@@ -714,7 +718,7 @@ def healthcheck_cmd(business_date, sla_days, no_freshness, target, as_json):
     """Is the warehouse fit for consumers? Read-only.
 
     \b
-    source_freshness  dbt source freshness on LDZ (_loaded_at; warn 26 h, error 50 h)  STALE_SOURCE
+    source_freshness  each LDZ table's latest loaded file (warn 26 h, error 50 h)      STALE_SOURCE
     table_age         each 360 and publish table as of the business date (SLA days)   ZERO_ROWS
     data_present      the tables every day feeds have rows for the business date       ZERO_ROWS
     negative_amounts  no revenue* value below zero (rdv of the date, c360, publish)    ANOMALY
@@ -744,8 +748,9 @@ def healthcheck_cmd(business_date, sla_days, no_freshness, target, as_json):
 @params.json_output
 @handle_errors
 def smoke_cmd(target, as_json):
-    """Post-deploy smoke test, read-only: parse, compile, connection, publish contracts, date control, publish
-    validation for the current business date.
+    """Post-deploy smoke test, read-only: parse, compile, connection, publish contracts, release compatibility
+    (every column of the latest `dq release snapshot` still published and in the deployed contract), date
+    control, publish validation for the current business date.
 
     Exit 0 all pass · 1 SMOKE_FAILED (the failing checks are named: decide on rollback,
     runbooks/09-release-smoke.md) · 2 the warehouse cannot be reached (CONNECTIVITY: retry, do not roll back).
@@ -1032,8 +1037,9 @@ def backfill_cmd(from_date, to_date, dry_run, source, wait, target, as_json):
     \b
     One registry row per date (ingest) and one per layer for the range. Stops at the first date that
     fails to ingest (the dates before it still load) and prints the exact command to resume.
-    --dry-run: per date the source files present or missing, their sha256 (manifest) against what is landed
-    (new / same / changed / missing), and the rows the manifests promise. Reads only.
+    --dry-run: per date the source files present or missing, each file hashed against its manifest's sha256
+    and what is landed (new / same / changed / checksum_mismatch / missing), and the rows the manifests promise.
+    Reads only; exit 1 when a required file is missing or does not match its manifest.
     ML scores are made for the date the published tables are as of (the last date, or a later one already
     built): after a backfill run `dq run --date <that date> --from-layer ml`.
     """
@@ -1073,8 +1079,9 @@ def backfill_cmd(from_date, to_date, dry_run, source, wait, target, as_json):
 @handle_errors
 def plan_cmd(business_date, target, as_json):
     """Recovery advice for a business date: the recommended action (retry / rerun / replay / backfill /
-    restore / escalate), why (the reason code of the latest run), the exact command and the operator
-    checklist. Reads only. Exit 0 when nothing is to do, 1 when an action is recommended."""
+    restore / escalate), why (the reason code found in the date's latest run, landing, validation, alerts or
+    the latest smoke), what to do first, the exact command (landing from the folder the date came from) and
+    the operator checklist. Reads only. Exit 0 when nothing is to do, 1 when an action is recommended."""
     from .plan import plan
 
     p = plan(target, business_date)

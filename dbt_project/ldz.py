@@ -838,6 +838,12 @@ def ingest(wh: Warehouse, source: Path, business_date: dt.date, tables: list[str
     return result
 
 
+def is_landed(wh: Warehouse, day: dt.date) -> bool:
+    """Whether any file of the business date was loaded into LDZ (meta.ldz_files, status LOADED)."""
+    return wh.table_exists("meta", "ldz_files") and bool(wh.scalar(
+        f"SELECT count(*) FROM meta.ldz_files WHERE business_date = {wh.param} AND status = 'LOADED'", [day]))
+
+
 def latest_loads_sql() -> str:
     """SQL for the load ids of each business date's latest landing in meta.ldz_files: the last by load time
     (load ids sort by time of day only, so not across days), then by load id. Not correlated (Snowflake)."""

@@ -133,11 +133,11 @@ class Features:
 def check_features_date(wh: Warehouse, business_date: dt.date) -> None:
     """Refuse (MlUsageError) unless the published customer rows are as of `business_date`: scores are made
     for the date Customer 360 is built as of, which never moves back (load_window.py)."""
+    from .ldz import is_landed
+
     relation = f"{FEATURES_SCHEMA}.{FEATURES_TABLE}"
     hint = f"build through {business_date} first: dq build --from <first date> --to {business_date}"
-    landed = wh.table_exists("meta", "ldz_files") and wh.scalar(
-        f"select count(*) from meta.ldz_files where business_date = {wh.param} and status = 'LOADED'", [business_date])
-    if not landed:  # building through an unlanded date would publish it with no data of its own, for good
+    if not is_landed(wh, business_date):  # building through it would publish it with no data of its own
         hint = (f"{business_date} has not been landed: `dq run --date {business_date}` lands, builds and scores it "
                 "(never `dq build` through a date that was not landed)")
     if not wh.table_exists(FEATURES_SCHEMA, FEATURES_TABLE):

@@ -662,7 +662,8 @@ def _restore(wh: Warehouse, rb: Rollback, rel: dict, say) -> None:
 
 
 def publish_readers(engine: str) -> list[str]:
-    """The roles granted select on the published tables (DQ_PUBLISH_READERS; macros/publish_grants.sql)."""
+    """The roles granted select on the published tables (DQ_PUBLISH_READERS), as macros/publish_grants.sql reads
+    them for dbt's builds: a rollback that recreates a table grants them the same way."""
     if engine == "duckdb":
         return []
     return [r.strip() for r in os.environ.get("DQ_PUBLISH_READERS", "").split(",") if r.strip()]

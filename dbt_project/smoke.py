@@ -168,6 +168,7 @@ def release_compat_problems(wh: Warehouse) -> tuple[str, str]:
 def date_control_problems(wh: Warehouse, target: str) -> tuple[str, str]:
     """(status, detail) of the date control sanity check."""
     from .health import date_control_current, latest_landed
+    from .ldz import is_landed
 
     if not wh.table_exists("meta", "etl_date_control"):
         return SKIPPED, "no date control in this warehouse (meta.etl_date_control does not exist)"
@@ -177,10 +178,8 @@ def date_control_problems(wh: Warehouse, target: str) -> tuple[str, str]:
                          "`dq dates set D` turns this check on)")
     if current > dt.date.today():
         return FAIL, f"current business date {current} is in the future"
-    landed = wh.scalar(f"select count(*) from meta.ldz_files where business_date = {wh.param}", [current]) \
-        if wh.table_exists("meta", "ldz_files") else 0
-    if not landed:
-        return FAIL, f"current business date {current} has not been landed (no meta.ldz_files rows)"
+    if not is_landed(wh, current):
+        return FAIL, f"current business date {current} has not been landed (no loaded file in meta.ldz_files)"
     last = latest_landed(wh)
     return PASS, f"current business date {current} (latest landed {last})"
 
