@@ -41,7 +41,7 @@ def test_the_360_tables_cover_the_vault_and_reconcile(built_target):
         assert contacts > 1000 and responses > 0 and revenue > 0
     outcome = run_dbt("test", built_target, "tag:reconciliation")
     assert outcome.success, failing(outcome)
-    assert len([n for n in outcome.nodes if n["status"] == "pass"]) == 3
+    assert len([n for n in outcome.nodes if n["status"] == "pass"]) == 4
 
 
 BREAKS = {
@@ -49,6 +49,10 @@ BREAKS = {
         "update c360.customer_360 set contacts_total = contacts_total - 1 "
         "where customer_id = (select min(customer_id) from c360.customer_360 where contacts_total > 0)",
         {"customer_360_contacts_match_the_contact_link": "ROW_COUNT_MISMATCH"}),
+    "customer_360 shows a response's first revenue, not its corrected one": (
+        "update c360.customer_360 set revenue_total = revenue_total + 5 "
+        "where customer_id = (select min(customer_id) from c360.customer_360 where responses_total > 0)",
+        {"customer_360_responses_match_the_response_versions": "ROW_COUNT_MISMATCH"}),
     "a flowchart's revenue drifts": (
         "update c360.flowchart_360 set revenue = revenue + 1 "
         "where flowchart_id = (select min(flowchart_id) from c360.flowchart_360)",
@@ -98,11 +102,35 @@ def test_an_unmapped_code_fails_the_build_with_mapping_missing_and_names_the_cod
     assert any(n["status"] == "skipped" and n["name"].startswith("pub_") for n in outcome.nodes)
 
 
+def _rewrite_extract_file(day_dir: Path, table: str, rows: list[str]) -> None:
+    """Replace one file of an extract's date (header kept) and its manifest entry (rows, sha256)."""
+    import hashlib
+    import json
+
+    path = day_dir / f"{table}.csv"
+    header = path.read_text().splitlines()[0]
+    path.write_text("\n".join([header, *rows]) + "\n")
+    manifest = json.loads((day_dir / "_manifest.json").read_text())
+    for f in manifest["files"]:
+        if f["table"] == table:
+            f["rows"], f["sha256"] = len(rows), hashlib.sha256(path.read_bytes()).hexdigest()
+    (day_dir / "_manifest.json").write_text(json.dumps(manifest))
+
+
+def _corrected_response(row: str, type_id: str, revenue: str) -> str:
+    """A ua_responsehistory row sent again with another ResponseTypeID and Revenue."""
+    *head, _type, within, contacted, direct, _revenue = row.split(",")
+    return ",".join([*head, type_id, within, contacted, direct, revenue])
+
+
+def _response_rows(src: Path, day) -> list[str]:
+    return (src / str(day) / "ua_responsehistory.csv").read_text().splitlines()[1:]
+
+
 def test_a_date_landed_again_with_corrected_statuses_shows_the_correction(built_target, clean_extract, tmp_path):
     """The correction has the same change time (UpdateDateTime) and business date as the status it replaces:
     the later landing (load_id) decides, on every build path, never the row order."""
-    import hashlib
-    import json
+    import datetime as dt
     import shutil
 
     from dbt_project.build import build
@@ -111,18 +139,11 @@ def test_a_date_landed_again_with_corrected_statuses_shows_the_correction(built_
     day = "2026-01-03"
     src = tmp_path / "src"
     shutil.copytree(clean_extract / day, src / day)
-    path = src / day / "ua_contacthistory.csv"
-    header, *rows = path.read_text().splitlines()
+    rows = (src / day / "ua_contacthistory.csv").read_text().splitlines()[1:]
     fixed = [r.rsplit(",", 1)[0] + ",3" if r.endswith(",1") else r for r in rows]  # Contacted -> Bounced
     corrected = {tuple(r.split(",")[:3]) for r, f in zip(rows, fixed, strict=True) if r != f}
     assert len(corrected) > 20
-    path.write_text("\n".join([header, *fixed]) + "\n")
-    manifest = json.loads((src / day / "_manifest.json").read_text())
-    for f in manifest["files"]:
-        if f["table"] == "ua_contacthistory":
-            f["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
-    (src / day / "_manifest.json").write_text(json.dumps(manifest))
-    import datetime as dt
+    _rewrite_extract_file(src / day, "ua_contacthistory", fixed)
 
     with Warehouse(built_target) as wh:
         assert not ingest(wh, src, dt.date(2026, 1, 3)).failed
@@ -133,6 +154,65 @@ def test_a_date_landed_again_with_corrected_statuses_shows_the_correction(built_
         with Warehouse(built_target) as wh:
             shown = {(c, str(cell), str(pkg)): s for c, cell, pkg, s in wh.query(status_sql)}
         assert {shown[k] for k in corrected} == {3}, (full_refresh, sorted(shown[k] for k in corrected))
+
+
+def test_a_response_delivered_again_with_corrected_values_reaches_the_360_tables(target, extract_factory, tmp_path):
+    """Responses sent again with other values (type, revenue) — on a later date, or in the same date landed
+    again — are current in ifl_response, and the 360 tables refreshed day by day show exactly what a full
+    rebuild shows: the revenue and response counts of the latest delivery of every response."""
+    import datetime as dt
+    import shutil
+    from decimal import Decimal
+
+    from dbt_project.build import build
+    from dbt_project.ldz import ingest
+
+    src = tmp_path / "src"
+    shutil.copytree(extract_factory(customers=1000, days=3, seed=21), src)
+    d1, d2, d3 = (dt.date(2026, 1, 1) + dt.timedelta(days=i) for i in range(3))
+
+    def rows(day: dt.date) -> list[str]:
+        return _response_rows(src, day)
+
+    def land_and_build(day: dt.date) -> None:
+        with Warehouse(target) as wh:
+            assert not ingest(wh, src, day).failed
+        outcome = build(target, day, day)
+        assert outcome.success, failing(outcome)
+
+    day2 = rows(d2)
+    assert len(day2) >= 6
+    # day 3 delivers six of day 2's responses again: three now purchases worth 1000.50, three complaints (not
+    # counted as a response) worth 0
+    again = ([_corrected_response(r, "3", "1000.50") for r in day2[:3]]
+             + [_corrected_response(r, "6", "0.00") for r in day2[3:6]])
+    _rewrite_extract_file(src / str(d3), "ua_responsehistory", rows(d3) + again)
+    for day in (d1, d2, d3):
+        land_and_build(day)
+    assert _refreshed_from(target) == {d2}  # day 3's 360 states came from day 2's snapshot plus the changes
+
+    # day 3 landed again with one of its own responses corrected: the later landing wins
+    own = rows(d3)[0]
+    _rewrite_extract_file(src / str(d3), "ua_responsehistory", [_corrected_response(own, "3", "77.25"), *rows(d3)[1:]])
+    land_and_build(d3)
+    assert _refreshed_from(target) == {d2, None}  # campaign_customer_state (in place) is rebuilt on a rerun
+
+    latest: dict[tuple, tuple] = {}  # key -> (type, revenue) of the latest delivery, in business-date order
+    for day in (d1, d2, d3):
+        for r in rows(day):
+            f = r.split(",")
+            latest[tuple(f[:3])] = (int(f[4]), Decimal(f[8]))
+    with Warehouse(target) as wh:
+        shown = {(c, str(t), str(p)): (type_id, Decimal(str(rev))) for c, t, p, type_id, rev in wh.query(
+            "select customer_id, treatment_inst_id, response_pack_id, response_type_id, revenue from ifl.ifl_response")}
+        assert shown == latest
+        counted = {k for k, (type_id, _rev) in latest.items() if type_id in (2, 3, 4)}
+        assert wh.query("select sum(responses_total), sum(revenue_total) from c360.customer_360")[0] == (
+            len(counted), sum(rev for _type, rev in latest.values()))
+    refreshed = _c360_snapshot(target)
+    outcome = build(target, d1, d3, select=["ifl", "c360"], full_refresh=True)
+    assert outcome.success, failing(outcome)
+    assert _c360_snapshot(target) == refreshed, _first_difference(refreshed, _c360_snapshot(target))
 
 
 @pytest.mark.parametrize("engine", ["postgres"], indirect=True)
@@ -206,25 +286,34 @@ def _refreshed_from(target: str) -> set:
 STATES = ("customer_360_state", "customer_channel_state", "campaign_activity_state", "campaign_customer_state")
 
 
-def _ifl_contacts(target: str) -> list[tuple]:
+def _ifl_facts(target: str) -> list[tuple]:
+    out = []
     with Warehouse(target) as wh:
-        columns, rows = wh.query_with_columns("select * from ifl.ifl_contact")
-    keep = [i for i, c in enumerate(columns) if c != "_loaded_at"]
-    return sorted(tuple(str(r[i]) for i in keep) for r in rows)
+        for table in ("ifl_contact", "ifl_response"):
+            columns, rows = wh.query_with_columns(f"select * from ifl.{table}")
+            keep = [i for i, c in enumerate(columns) if c != "_loaded_at"]
+            out += sorted((table, *(str(r[i]) for i in keep)) for r in rows)
+    return out
 
 
-def test_ifl_contact_out_of_order_dates_and_reruns_equal_a_full_rebuild(target, extract_factory):
+def test_ifl_facts_out_of_order_dates_and_reruns_equal_a_full_rebuild(target, extract_factory, tmp_path):
     """ifl_contact's day refresh takes a touched contact's status as the latest of what it already holds
-    and the window's status versions (not the satellite's history). Dates loaded out of order (the last,
-    restating, date before the one it restates), then reruns of both, end with exactly the rows a full
-    rebuild ranks from every version."""
+    and the window's status versions (not the satellite's history); ifl_response does the same with a
+    response's attributes. Dates loaded out of order (the last date, restating contacts and sending day 2's
+    responses again corrected, before day 2), then reruns of both, end with exactly the rows a full rebuild
+    ranks from every version."""
     import datetime as dt
+    import shutil
 
     from dbt_project.build import build
     from dbt_project.ldz import ingest
 
-    src = extract_factory("restated_contacts", customers=200, days=3, seed=11)
+    src = tmp_path / "src"
+    shutil.copytree(extract_factory("restated_contacts", customers=200, days=3, seed=11), src)
     d1, d2, d3 = (dt.date(2026, 1, 1) + dt.timedelta(days=i) for i in range(3))
+    again = [_corrected_response(r, "3", "12.34") for r in _response_rows(src, d2)]
+    assert again
+    _rewrite_extract_file(src / str(d3), "ua_responsehistory", _response_rows(src, d3) + again)
     with Warehouse(target) as wh:
         for day in (d1, d2, d3):
             assert not ingest(wh, src, day).failed
@@ -233,14 +322,17 @@ def test_ifl_contact_out_of_order_dates_and_reruns_equal_a_full_rebuild(target, 
     for day in (d1, d3, d2, d3, d2):
         outcome = build(target, day, day, select=["staging", "rdv", "ifl"], command="run")
         assert outcome.success, failing(outcome)
-    with Warehouse(target) as wh:  # the case at stake happened: contacts with versions from two dates
-        versions = wh.query("select count(*) from (select contact_hk from rdv.s_contact_status "
-                            "group by contact_hk having count(distinct business_date) > 1) as restated")[0][0]
-    assert versions > 0
-    incremental = _ifl_contacts(target)
+    with Warehouse(target) as wh:  # the case at stake happened: contacts and responses with versions from two dates
+        for sat, key in (("s_contact_status", "contact_hk"), ("s_response_details", "response_hk")):
+            versions = wh.query(f"select count(*) from (select {key} from rdv.{sat} "
+                                f"group by {key} having count(distinct business_date) > 1) as restated")[0][0]
+            assert versions > 0, sat
+        shown = wh.query("select count(*) from ifl.ifl_response where revenue = 12.34 and response_type_id = 3")[0][0]
+    assert shown == len(again)
+    incremental = _ifl_facts(target)
     outcome = build(target, d1, d3, select=["ifl"], full_refresh=True, command="run")
     assert outcome.success, failing(outcome)
-    assert incremental == _ifl_contacts(target)
+    assert incremental == _ifl_facts(target)
 
 
 def test_day_by_day_incremental_refresh_equals_a_full_rebuild(target, extract_factory):

@@ -40,6 +40,7 @@ SATS = {  # satellite: (parent hash key, parent table)
     "s_offer_details": ("offer_hk", "h_offer"),
     "s_treatment_details": ("treatment_hk", "h_treatment"),
     "s_contact_status": ("contact_hk", "l_contact"),
+    "s_response_details": ("response_hk", "l_response"),
 }
 REFS = {"r_contact_status": "contact_status_id", "r_response_type": "response_type_id"}
 META = ("load_dts", "record_source", "load_id")

@@ -101,18 +101,25 @@
 {%- endmacro %}
 
 
-{#- The response rows a 360 state model adds up, like c360_contact_changes. Responses are immutable
-    events: full = every response, +1 as of D; fast = responses loaded in (P, D] (+1 as of D) and
-    earlier responses whose date enters or leaves a window (+1 as of D, -1 as of P). -#}
+{#- The response rows a 360 state model adds up, like c360_contact_changes. A response's attributes (date,
+    type, revenue) change when it is delivered again with other values (ifl_response.last_change_date).
+    Full: every response, +1 as of D. Fast (from snapshot P):
+      - responses that changed in (P, D] (new, or delivered again): +1 with their attributes now, as of D;
+      - of those, the ones that existed at P (delivered again): -1 with their attributes as of P (latest
+        version loaded up to P; the link's first delivery is the oldest), as of P — is_restated = 1;
+      - unchanged responses whose date enters or leaves a window: +1 as of D and -1 as of P. -#}
 {% macro c360_response_changes(plan) -%}
     {%- set d = plan.as_of -%}
     {%- set p = plan.prev -%}
+    {%- set attributes = ['response_date_time', 'response_type_id', 'revenue'] -%}
     {%- set columns -%}
         customer_hk,
         flowchart_hk,
         campaign_hk,
         is_control,
-        response_hk,
+        response_hk
+    {%- endset -%}
+    {%- set current -%}
         response_date,
         response_date_time,
         response_type_name,
@@ -122,25 +129,89 @@
     {%- if not plan.fast -%}
         select
             {{ columns }},
+            {{ current }},
             1 as sign,
+            0 as is_restated,
             {{ d }} as ref_date
         from {{ ref('ifl_response') }}
     {%- else -%}
         select
             {{ columns }},
+            {{ current }},
             1 as sign,
+            0 as is_restated,
             {{ d }} as ref_date
         from {{ ref('ifl_response') }}
-        where business_date > {{ p }} and business_date <= {{ d }}
+        where last_change_date > {{ p }} and last_change_date <= {{ d }}
+        union all
+        select
+            restated.customer_hk,
+            restated.flowchart_hk,
+            restated.campaign_hk,
+            restated.is_control,
+            restated.response_hk,
+            cast(old_details.response_date_time as date) as response_date,
+            old_details.response_date_time,
+            old_map.response_type_name,
+            old_map.counts_as_response,
+            coalesce(old_details.revenue, 0) as revenue,
+            -1 as sign,
+            1 as is_restated,
+            {{ p }} as ref_date
+        from {{ ref('ifl_response') }} as restated
+        inner join (
+            select
+                versions.response_hk,
+                {{ attributes | join(', ') }},
+                row_number() over (
+                    partition by versions.response_hk
+                    order by versions.effective_from desc, versions.load_dts desc, versions.load_id desc,
+                        versions.precedence desc
+                ) as version_rank
+            from (
+                select
+                    response_hk,
+                    {{ attributes | join(', ') }},
+                    effective_from,
+                    load_dts,
+                    load_id,
+                    1 as precedence
+                from {{ ref('s_response_details') }}
+                where business_date <= {{ p }}
+                union all
+                select
+                    response_hk,
+                    {{ attributes | join(', ') }},
+                    load_dts as effective_from,
+                    load_dts,
+                    load_id,
+                    0 as precedence
+                from {{ ref('l_response') }}
+            ) as versions
+            where versions.response_hk in (
+                select touched.response_hk from {{ ref('ifl_response') }} as touched
+                where
+                    touched.last_change_date > {{ p }} and touched.last_change_date <= {{ d }}
+                    and touched.business_date <= {{ p }}
+            )
+        ) as old_details
+            on restated.response_hk = old_details.response_hk and old_details.version_rank = 1
+        left join {{ ref('map_response_type') }} as old_map
+            on old_details.response_type_id = old_map.response_type_id
+        where
+            restated.last_change_date > {{ p }} and restated.last_change_date <= {{ d }}
+            and restated.business_date <= {{ p }}
         union all
         select
             {{ columns }},
+            {{ current }},
             sides.sign,
+            0 as is_restated,
             case when sides.sign = 1 then {{ d }} else {{ p }} end as ref_date
         from {{ ref('ifl_response') }}
         cross join (select 1 as sign union all select -1 as sign) as sides
         where
-            business_date <= {{ p }}
+            last_change_date <= {{ p }}
             and {{ cdm.c360_window_edges('response_date', p, d) }}
     {%- endif -%}
 {%- endmacro %}

@@ -7,8 +7,8 @@
 
     Fast when ALL of these hold, full otherwise (the reason is logged):
       - the model is incremental and an exact state P < D exists (the latest such);
-      - D is at or after every loaded date (no contact changed and no response loaded after D), so the
-        facts' current statuses are the statuses as of D — an out-of-order or backfilled date is full;
+      - D is at or after every loaded date (no contact and no response changed after D), so the
+        facts' current statuses and attributes are those as of D — an out-of-order or backfilled date is full;
       - nothing in the facts dated P or earlier was rewritten after P's state was built (a late load,
         an interface-only rebuild or a --full-refresh of the facts makes the state stale).
     A state is exact when D was at or after every loaded date when it was built. -#}
@@ -43,11 +43,11 @@
             {%- set checks -%}
                 select
                     (select count(*) from {{ ref('ifl_contact') }} where last_change_date > {{ d }}),
-                    (select count(*) from {{ ref('ifl_response') }} where business_date > {{ d }}),
+                    (select count(*) from {{ ref('ifl_response') }} where last_change_date > {{ d }}),
                     (select count(*) from {{ ref('ifl_contact') }}
                         where _loaded_at > {{ built }} and last_change_date <= {{ p }}),
                     (select count(*) from {{ ref('ifl_response') }}
-                        where _loaded_at > {{ built }} and business_date <= {{ p }})
+                        where _loaded_at > {{ built }} and last_change_date <= {{ p }})
             {%- endset -%}
             {%- set c = run_query(checks).rows[0] -%}
             {%- if c[0] + c[1] > 0 -%}
@@ -75,7 +75,7 @@
         case
             when
                 coalesce((select max(last_change_date) from {{ ref('ifl_contact') }}), {{ plan.as_of }}) <= {{ plan.as_of }}
-                and coalesce((select max(business_date) from {{ ref('ifl_response') }}), {{ plan.as_of }})
+                and coalesce((select max(last_change_date) from {{ ref('ifl_response') }}), {{ plan.as_of }})
                 <= {{ plan.as_of }}
                 then 1
             else 0

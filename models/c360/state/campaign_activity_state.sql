@@ -5,6 +5,9 @@
 -- contact to a restated status are recomputed from its contacts.
 -- depends_on: {{ ref('s_contact_status') }}
 -- depends_on: {{ ref('map_contact_status') }}
+-- depends_on: {{ ref('s_response_details') }}
+-- depends_on: {{ ref('l_response') }}
+-- depends_on: {{ ref('map_response_type') }}
 {%- set plan = cdm.c360_refresh_plan() %}
 {{ config(
     post_hook=["{{ cdm.c360_snapshot_retention() }}"]

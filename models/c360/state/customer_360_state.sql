@@ -3,9 +3,13 @@
 -- One snapshot per as-of date; a day's refresh is the previous snapshot plus that day's changes
 -- (macros/c360/refresh_plan.sql says when it can be, and logs why not), so it reads the day's rows and
 -- the snapshot, not the contact history. first/last contact of a customer who lost a counted contact to
--- a restated status are recomputed from that customer's contacts.
+-- a restated status, and the last response of a customer with a response delivered again (its date or
+-- type may have changed), are recomputed from that customer's contacts or responses.
 -- depends_on: {{ ref('s_contact_status') }}
 -- depends_on: {{ ref('map_contact_status') }}
+-- depends_on: {{ ref('s_response_details') }}
+-- depends_on: {{ ref('l_response') }}
+-- depends_on: {{ ref('map_response_type') }}
 {%- set plan = cdm.c360_refresh_plan() %}
 {{ config(
     post_hook=["{{ cdm.c360_snapshot_retention() }}", "{{ cdm.vault_index(this, ['as_of_date', 'customer_hk']) }}"]
@@ -46,7 +50,8 @@ response_delta as (
         {{ cdm.c360_window_sum('counts_as_response', 'response_date', 30) }} as responses_30d,
         {{ cdm.c360_window_sum('counts_as_response', 'response_date', 90) }} as responses_90d,
         {{ cdm.c360_window_sum('revenue', 'response_date') }} as revenue_total,
-        {{ cdm.c360_window_sum('revenue', 'response_date', 90) }} as revenue_90d
+        {{ cdm.c360_window_sum('revenue', 'response_date', 90) }} as revenue_90d,
+        max(is_restated) as redelivered_response
     from response_changes
     group by customer_hk
 ),
@@ -95,7 +100,13 @@ contact_bounds as (
     group by customer_hk
 ),
 
--- the last response up to D (any type): the previous one or a later one added
+redelivered_customers as (
+    select customer_hk from response_delta
+    where redelivered_response = 1
+),
+
+-- the last response up to D (any type): the previous one or a later one added; for a customer with a
+-- response delivered again, from all of the customer's responses
 response_candidates as (
     select
         customer_hk,
@@ -107,12 +118,22 @@ response_candidates as (
     {%- if plan.fast %}
         union all
         select
-            customer_hk,
-            last_response_at as response_date_time,
-            last_response_hk as response_hk,
-            last_response_type as response_type_name
+            previous.customer_hk,
+            previous.last_response_at as response_date_time,
+            previous.last_response_hk as response_hk,
+            previous.last_response_type as response_type_name
         from previous
-        where last_response_hk is not null
+        left join redelivered_customers on previous.customer_hk = redelivered_customers.customer_hk
+        where previous.last_response_hk is not null and redelivered_customers.customer_hk is null
+        union all
+        select
+            responses.customer_hk,
+            responses.response_date_time,
+            responses.response_hk,
+            responses.response_type_name
+        from {{ ref('ifl_response') }} as responses
+        inner join redelivered_customers on responses.customer_hk = redelivered_customers.customer_hk
+        where responses.response_date <= {{ plan.as_of }}
     {%- endif %}
 ),
 
