@@ -129,7 +129,8 @@ def _response_rows(src: Path, day) -> list[str]:
 
 def test_a_date_landed_again_with_corrected_statuses_shows_the_correction(built_target, clean_extract, tmp_path):
     """The correction has the same change time (UpdateDateTime) and business date as the status it replaces:
-    the later landing (load_id) decides, on every build path, never the row order."""
+    the later landing (load_id) decides, on every build path, never the row order. Landing the original file
+    once more undoes the correction."""
     import datetime as dt
     import shutil
 
@@ -155,11 +156,21 @@ def test_a_date_landed_again_with_corrected_statuses_shows_the_correction(built_
             shown = {(c, str(cell), str(pkg)): s for c, cell, pkg, s in wh.query(status_sql)}
         assert {shown[k] for k in corrected} == {3}, (full_refresh, sorted(shown[k] for k in corrected))
 
+    _rewrite_extract_file(src / day, "ua_contacthistory", rows)  # the source takes its correction back
+    with Warehouse(built_target) as wh:
+        assert not ingest(wh, src, dt.date(2026, 1, 3)).failed
+    outcome = build(built_target, dt.date(2026, 1, 3), dt.date(2026, 1, 3))
+    assert outcome.success, outcome.failed_nodes
+    with Warehouse(built_target) as wh:
+        shown = {(c, str(cell), str(pkg)): s for c, cell, pkg, s in wh.query(status_sql)}
+    assert {shown[k] for k in corrected} == {1}
+
 
 def test_a_response_delivered_again_with_corrected_values_reaches_the_360_tables(target, extract_factory, tmp_path):
     """Responses sent again with other values (type, revenue) — on a later date, or in the same date landed
-    again — are current in ifl_response, and the 360 tables refreshed day by day show exactly what a full
-    rebuild shows: the revenue and response counts of the latest delivery of every response."""
+    again, and undone by landing it once more — are current in ifl_response, and the 360 tables refreshed
+    day by day show exactly what a full rebuild shows: the revenue and response counts of the latest
+    delivery of every response."""
     import datetime as dt
     import shutil
     from decimal import Decimal
@@ -196,6 +207,11 @@ def test_a_response_delivered_again_with_corrected_values_reaches_the_360_tables
     _rewrite_extract_file(src / str(d3), "ua_responsehistory", [_corrected_response(own, "3", "77.25"), *rows(d3)[1:]])
     land_and_build(d3)
     assert _refreshed_from(target) == {d2, None}  # campaign_customer_state (in place) is rebuilt on a rerun
+    with Warehouse(target) as wh:
+        assert wh.query("select count(*) from ifl.ifl_response where revenue = 77.25")[0][0] == 1
+    # ... and landed once more with that correction taken back (the values of its first landing)
+    _rewrite_extract_file(src / str(d3), "ua_responsehistory", [own, *rows(d3)[1:]])
+    land_and_build(d3)
 
     latest: dict[tuple, tuple] = {}  # key -> (type, revenue) of the latest delivery, in business-date order
     for day in (d1, d2, d3):

@@ -81,10 +81,13 @@ def test_rerunning_a_date_leaves_every_rdv_table_identical(target, vault_extract
     land(target, vault_extract, D[:3])
     load(target, D[0], D[2])
     before = content_hash(snapshot(target))
-    assert len(before) == 24  # every RDV table, s_customer_ml_score included
+    assert len(before) == 25  # every RDV table, s_customer_ml_score included
     load(target, D[2])
     load(target, D[2])
     load(target, D[0], D[2])
+    assert content_hash(snapshot(target)) == before
+    land(target, vault_extract, D[2:3])  # landed again unchanged: a new load id, the same rows
+    load(target, D[2])
     assert content_hash(snapshot(target)) == before
 
 
@@ -183,7 +186,7 @@ def test_null_business_keys_resolve_to_the_ghost_and_are_counted(target, vault_e
         assert wh.scalar(f"select count(*) from rdv.l_treatment_cell where offer_hk = '{GHOST}'") == 2
         tables = [r[0] for r in wh.query("select table_name from information_schema.tables "
                                          "where table_schema = 'rdv' and left(table_name, 2) in ('h_', 's_')")]
-        assert len(tables) == 16  # 7 hubs, 9 satellites (s_customer_ml_score included)
+        assert len(tables) == 17  # 7 hubs, 10 satellites (s_customer_ml_score included)
         for t in tables:
             hk = wh.scalar(
                 "select column_name from information_schema.columns where table_schema = 'rdv' "

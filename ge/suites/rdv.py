@@ -2,7 +2,7 @@
 
 Per hub, link, satellite and reference table:
   * DUPLICATE_KEY — a key loaded for D occurs more than once in the whole table (hub/link hash key;
-    satellite version = parent key, load_dts, effective_from, hashdiff; reference = code, hashdiff);
+    satellite version = parent key, load_dts, effective_from, hashdiff, load_id; reference = code, hashdiff);
   * NULL_KEY      — a row of D has a NULL hash key, parent key, hashdiff, load_dts, record_source or load_id;
   * KEY_MISMATCH  — a link's parent key (or a satellite's parent) of D is not in its hub (or link).
 The ghost record (32 zeros, business_date 1900-01-01) is never in a date's slice; links and satellites
@@ -82,7 +82,7 @@ def checks() -> list[Check]:
         out += [_duplicates(link, (hk,)), _nulls(link, (hk, *parents, *META))]
         out += [_parent(link, p, PARENT_HUB[p]) for p in parents]
     for sat, (parent_hk, parent) in SATS.items():
-        out += [_duplicates(sat, (parent_hk, "load_dts", "effective_from", "hashdiff")),
+        out += [_duplicates(sat, (parent_hk, "load_dts", "effective_from", "hashdiff", "load_id")),
                 _nulls(sat, (parent_hk, "hashdiff", *META)),
                 _parent(sat, parent_hk, parent)]
     for ref, key in REFS.items():

@@ -2,11 +2,15 @@
       {{ cdm.sat(parent_hk='customer_hk', hashdiff='profile_hashdiff', attributes=[...],
                  source='stg_mdm__customer') }}
     A version is identified by (parent key, load_dts, effective_from, hashdiff): every version the
-    source delivers is kept, several changes of one key in one batch included; reloading a business
-    date adds nothing (same load_dts). History is ordered by effective_from (the source's change time),
-    then load_dts. Because nothing is compared with "the latest row", loading dates out of order gives
-    the same satellite as loading them in order. Existing rows are read only inside the batch's
-    load_dts range. The ghost record is written once, on the first build. -#}
+    source delivers is kept, several changes of one key in one batch included. A batch row is new unless
+    the latest landing (load_id) of the same parent, load_dts and effective_from already has its hashdiff:
+    so reloading a business date, or landing it again unchanged, adds nothing, while landing it again with
+    other values adds them (a correction), and landing the original values again after that adds them once
+    more (the correction undone; that landing's load_id makes it the latest). History is ordered by
+    effective_from (the source's change time), then load_dts, then load_id. Because nothing is compared
+    across load dates, loading dates out of order gives the same satellite as loading them in order.
+    Existing rows are read only inside the batch's load_dts range. The ghost record is written once, on
+    the first build. -#}
 {% macro sat(parent_hk, hashdiff, attributes, source, effective_from='effective_from') -%}
     {{ cdm.require_args('sat', {'parent_hk': parent_hk, 'hashdiff': hashdiff, 'attributes': attributes,
                                 'source': source, 'effective_from': effective_from}) }}
@@ -28,12 +32,17 @@ with batch as (
 )
 {%- if vault_relation_exists() %},
 
-existing as (
+-- per parent, load_dts and effective_from: the hashdiff of its latest landing
+latest_landing as (
     select
         existing_rows.{{ parent_hk }},
         existing_rows.load_dts,
         existing_rows.effective_from,
-        existing_rows.hashdiff
+        existing_rows.hashdiff,
+        row_number() over (
+            partition by existing_rows.{{ parent_hk }}, existing_rows.load_dts, existing_rows.effective_from
+            order by existing_rows.load_id desc
+        ) as landing_rank
     from {{ this }} as existing_rows
     where existing_rows.load_dts between (select min(b.load_dts) from batch as b)
         and (select max(b.load_dts) from batch as b)
@@ -51,12 +60,12 @@ select
     batch.load_id
 from batch
 {%- if vault_relation_exists() %}
-left join existing
-    on batch.{{ parent_hk }} = existing.{{ parent_hk }}
-    and batch.load_dts = existing.load_dts
-    and batch.effective_from = existing.effective_from
-    and batch.hashdiff = existing.hashdiff
-where existing.{{ parent_hk }} is null
+left join latest_landing
+    on batch.{{ parent_hk }} = latest_landing.{{ parent_hk }}
+    and batch.load_dts = latest_landing.load_dts
+    and batch.effective_from = latest_landing.effective_from
+    and latest_landing.landing_rank = 1
+where latest_landing.{{ parent_hk }} is null or latest_landing.hashdiff <> batch.hashdiff
 {%- else %}
 union all
 select
