@@ -7,8 +7,9 @@ the vault. Rows quarantined in ldz.ldz_rejects were never accepted and are not e
     checks (their fixes differ):
     (a) `<table>.reconciles_<link>`: every distinct key (customer x cell x package; customer x treatment x
         response pack) accepted for D is in the link — loaded for D, or earlier when D restates it (the
-        link keeps the first delivery of a restated contact; its new status is a version in
-        s_contact_status). A build of D (`dq rerun --layer rdv`) fixes it;
+        link keeps the first delivery of a restated contact or response; its new status or corrected
+        values are a version in s_contact_status / s_response_details). A build of D (`dq rerun --layer
+        rdv`) fixes it;
     (b) `<table>.<link>_rows_in_ldz`: every link row with business_date D comes from a key accepted for D.
         When it fails, the vault holds rows the current landing of D no longer has (re-landed with fewer
         rows, or rows now quarantined): no build removes them from the insert-only vault (`dq plan`

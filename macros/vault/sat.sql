@@ -10,16 +10,18 @@
     effective_from (the source's change time), then load_dts, then load_id. Because nothing is compared
     across load dates, loading dates out of order gives the same satellite as loading them in order.
     Existing rows are read only inside the batch's load_dts range. The ghost record is written once, on
-    the first build. -#}
-{% macro sat(parent_hk, hashdiff, attributes, source, effective_from='effective_from') -%}
+    the first build. `multi_active` names the attributes that tell a parent's simultaneous versions apart
+    (e.g. one score per model_name): the latest landing is then looked up per parent and those attributes. -#}
+{% macro sat(parent_hk, hashdiff, attributes, source, effective_from='effective_from', multi_active=[]) -%}
     {{ cdm.require_args('sat', {'parent_hk': parent_hk, 'hashdiff': hashdiff, 'attributes': attributes,
                                 'source': source, 'effective_from': effective_from}) }}
     {{ config(post_hook="{{ cdm.vault_index(this, ['load_dts', '" ~ parent_hk ~ "']) }}") }}
     {{ return(adapter.dispatch('sat', 'cdm')(parent_hk, hashdiff, cdm.as_list(attributes), source,
-                                             effective_from)) }}
+                                             effective_from, cdm.as_list(multi_active))) }}
 {%- endmacro %}
 
-{% macro default__sat(parent_hk, hashdiff, attributes, source, effective_from) -%}
+{% macro default__sat(parent_hk, hashdiff, attributes, source, effective_from, multi_active) -%}
+{%- set version_of = [parent_hk, 'load_dts', 'effective_from'] + multi_active %}
 with batch as (
     select distinct
         {{ parent_hk }},
@@ -32,15 +34,15 @@ with batch as (
 )
 {%- if vault_relation_exists() %},
 
--- per parent, load_dts and effective_from: the hashdiff of its latest landing
+-- per parent, load_dts and effective_from (and multi-active attributes): the hashdiff of its latest landing
 latest_landing as (
     select
-        existing_rows.{{ parent_hk }},
-        existing_rows.load_dts,
-        existing_rows.effective_from,
+        {%- for c in version_of %}
+        existing_rows.{{ c }},
+        {%- endfor %}
         existing_rows.hashdiff,
         row_number() over (
-            partition by existing_rows.{{ parent_hk }}, existing_rows.load_dts, existing_rows.effective_from
+            partition by {% for c in version_of %}existing_rows.{{ c }}{{ ', ' if not loop.last }}{% endfor %}
             order by existing_rows.load_id desc
         ) as landing_rank
     from {{ this }} as existing_rows
@@ -61,10 +63,10 @@ select
 from batch
 {%- if vault_relation_exists() %}
 left join latest_landing
-    on batch.{{ parent_hk }} = latest_landing.{{ parent_hk }}
-    and batch.load_dts = latest_landing.load_dts
-    and batch.effective_from = latest_landing.effective_from
-    and latest_landing.landing_rank = 1
+    on latest_landing.landing_rank = 1
+    {%- for c in version_of %}
+    and batch.{{ c }} = latest_landing.{{ c }}
+    {%- endfor %}
 where latest_landing.{{ parent_hk }} is null or latest_landing.hashdiff <> batch.hashdiff
 {%- else %}
 union all
