@@ -27,9 +27,9 @@ that justifies it, what to do first, the exact command, and the operator checkli
 * a `dq ingest` of D since the run failed a file  that code's action (replay); with several failed files the
                                                   action that must come first (escalate before replay), all named
 * nothing landed or run for D .................. backfill   `dq backfill --from D --to D`
-* the vault holds rows of D its latest landing   escalate   (`<table>.<link>_rows_in_ldz`: no rerun removes rows
-  no longer has                                              from the insert-only vault; a fuller delivery re-landed
-                                                              and replayed does)
+* the vault holds rows of D its latest landing   escalate   (`<table>.<link or satellite>_rows_in_ldz`: no rerun
+  no longer has                                              removes rows from the insert-only vault; a fuller
+                                                              delivery re-landed and replayed does)
 * validation since the run/landing fails ....... the failing check's action, from the layer its checks cover
 * open alerts of D since the run (`dq alerts check`, not acknowledged)  their code's action (ZERO_ROWS: rerun,
                                                               replay for an LDZ table; ANOMALY: escalate)

@@ -102,7 +102,7 @@ def test_an_unmapped_code_fails_the_build_with_mapping_missing_and_names_the_cod
     assert any(n["status"] == "skipped" and n["name"].startswith("pub_") for n in outcome.nodes)
 
 
-def _rewrite_extract_file(day_dir: Path, table: str, rows: list[str]) -> None:
+def rewrite_extract_file(day_dir: Path, table: str, rows: list[str]) -> None:
     """Replace one file of an extract's date (header kept) and its manifest entry (rows, sha256)."""
     import hashlib
     import json
@@ -117,13 +117,13 @@ def _rewrite_extract_file(day_dir: Path, table: str, rows: list[str]) -> None:
     (day_dir / "_manifest.json").write_text(json.dumps(manifest))
 
 
-def _corrected_response(row: str, type_id: str, revenue: str) -> str:
+def corrected_response(row: str, type_id: str, revenue: str) -> str:
     """A ua_responsehistory row sent again with another ResponseTypeID and Revenue."""
     *head, _type, within, contacted, direct, _revenue = row.split(",")
     return ",".join([*head, type_id, within, contacted, direct, revenue])
 
 
-def _response_rows(src: Path, day) -> list[str]:
+def response_rows(src: Path, day) -> list[str]:
     return (src / str(day) / "ua_responsehistory.csv").read_text().splitlines()[1:]
 
 
@@ -144,7 +144,7 @@ def test_a_date_landed_again_with_corrected_statuses_shows_the_correction(built_
     fixed = [r.rsplit(",", 1)[0] + ",3" if r.endswith(",1") else r for r in rows]  # Contacted -> Bounced
     corrected = {tuple(r.split(",")[:3]) for r, f in zip(rows, fixed, strict=True) if r != f}
     assert len(corrected) > 20
-    _rewrite_extract_file(src / day, "ua_contacthistory", fixed)
+    rewrite_extract_file(src / day, "ua_contacthistory", fixed)
 
     with Warehouse(built_target) as wh:
         assert not ingest(wh, src, dt.date(2026, 1, 3)).failed
@@ -156,7 +156,7 @@ def test_a_date_landed_again_with_corrected_statuses_shows_the_correction(built_
             shown = {(c, str(cell), str(pkg)): s for c, cell, pkg, s in wh.query(status_sql)}
         assert {shown[k] for k in corrected} == {3}, (full_refresh, sorted(shown[k] for k in corrected))
 
-    _rewrite_extract_file(src / day, "ua_contacthistory", rows)  # the source takes its correction back
+    rewrite_extract_file(src / day, "ua_contacthistory", rows)  # the source takes its correction back
     with Warehouse(built_target) as wh:
         assert not ingest(wh, src, dt.date(2026, 1, 3)).failed
     outcome = build(built_target, dt.date(2026, 1, 3), dt.date(2026, 1, 3))
@@ -183,7 +183,7 @@ def test_a_response_delivered_again_with_corrected_values_reaches_the_360_tables
     d1, d2, d3 = (dt.date(2026, 1, 1) + dt.timedelta(days=i) for i in range(3))
 
     def rows(day: dt.date) -> list[str]:
-        return _response_rows(src, day)
+        return response_rows(src, day)
 
     def land_and_build(day: dt.date) -> None:
         with Warehouse(target) as wh:
@@ -195,22 +195,22 @@ def test_a_response_delivered_again_with_corrected_values_reaches_the_360_tables
     assert len(day2) >= 6
     # day 3 delivers six of day 2's responses again: three now purchases worth 1000.50, three complaints (not
     # counted as a response) worth 0
-    again = ([_corrected_response(r, "3", "1000.50") for r in day2[:3]]
-             + [_corrected_response(r, "6", "0.00") for r in day2[3:6]])
-    _rewrite_extract_file(src / str(d3), "ua_responsehistory", rows(d3) + again)
+    again = ([corrected_response(r, "3", "1000.50") for r in day2[:3]]
+             + [corrected_response(r, "6", "0.00") for r in day2[3:6]])
+    rewrite_extract_file(src / str(d3), "ua_responsehistory", rows(d3) + again)
     for day in (d1, d2, d3):
         land_and_build(day)
     assert _refreshed_from(target) == {d2}  # day 3's 360 states came from day 2's snapshot plus the changes
 
     # day 3 landed again with one of its own responses corrected: the later landing wins
     own = rows(d3)[0]
-    _rewrite_extract_file(src / str(d3), "ua_responsehistory", [_corrected_response(own, "3", "77.25"), *rows(d3)[1:]])
+    rewrite_extract_file(src / str(d3), "ua_responsehistory", [corrected_response(own, "3", "77.25"), *rows(d3)[1:]])
     land_and_build(d3)
     assert _refreshed_from(target) == {d2, None}  # campaign_customer_state (in place) is rebuilt on a rerun
     with Warehouse(target) as wh:
         assert wh.query("select count(*) from ifl.ifl_response where revenue = 77.25")[0][0] == 1
     # ... and landed once more with that correction taken back (the values of its first landing)
-    _rewrite_extract_file(src / str(d3), "ua_responsehistory", [own, *rows(d3)[1:]])
+    rewrite_extract_file(src / str(d3), "ua_responsehistory", [own, *rows(d3)[1:]])
     land_and_build(d3)
 
     latest: dict[tuple, tuple] = {}  # key -> (type, revenue) of the latest delivery, in business-date order
@@ -327,9 +327,9 @@ def test_ifl_facts_out_of_order_dates_and_reruns_equal_a_full_rebuild(target, ex
     src = tmp_path / "src"
     shutil.copytree(extract_factory("restated_contacts", customers=200, days=3, seed=11), src)
     d1, d2, d3 = (dt.date(2026, 1, 1) + dt.timedelta(days=i) for i in range(3))
-    again = [_corrected_response(r, "3", "12.34") for r in _response_rows(src, d2)]
+    again = [corrected_response(r, "3", "12.34") for r in response_rows(src, d2)]
     assert again
-    _rewrite_extract_file(src / str(d3), "ua_responsehistory", _response_rows(src, d3) + again)
+    rewrite_extract_file(src / str(d3), "ua_responsehistory", response_rows(src, d3) + again)
     with Warehouse(target) as wh:
         for day in (d1, d2, d3):
             assert not ingest(wh, src, day).failed

@@ -18,6 +18,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 from click.testing import CliRunner
+from test_360 import corrected_response, response_rows, rewrite_extract_file
 from test_rdv import snapshot
 
 from dbt_project import ops, registry
@@ -608,6 +609,37 @@ def test_vault_rows_a_new_landing_no_longer_has_are_escalated_not_rerun(built_ta
     p = plan(built_target, D3)
     assert (p.action, p.reason_code) == ("escalate", "ROW_COUNT_MISMATCH") and "insert-only" in p.why, p
     assert p.command is None and "--layer ingest" in p.first[0] and "--layer rdv" not in " ".join(p.first + p.then)
+
+
+def test_versions_of_responses_a_new_landing_no_longer_sends_again_are_escalated(built_target, clean_extract,
+                                                                                 tmp_path):
+    """D3 sent D2's responses again, corrected, and was built; then D3 is landed again without them. Their
+    corrected versions stay current in the insert-only vault: validation names them, plan escalates."""
+    import shutil
+
+    from dbt_project import validate as v
+    from dbt_project.build import build
+
+    src = tmp_path / "src"
+    shutil.copytree(clean_extract / str(D3), src / str(D3))
+    again = [corrected_response(r, "3", "55.00") for r in response_rows(clean_extract, D2)]
+    assert again
+    rewrite_extract_file(src / str(D3), "ua_responsehistory", response_rows(src, D3) + again)
+    assert invoke("ingest", "--date", str(D3), "--source", str(src), "--target", built_target).exit_code == 0
+    assert build(built_target, D3, D3).success
+
+    def ldz_status() -> dict[str, str]:
+        run = v.validate(built_target, "ldz", D3, docs_dir=tmp_path / "docs")
+        return {r.check: r.status for r in run.results if r.check.startswith("ldz_ua_responsehistory.")}
+
+    assert set(ldz_status().values()) == {v.PASS}
+    assert invoke("ingest", "--date", str(D3), "--source", str(clean_extract), "--target", built_target
+                  ).exit_code == 0
+    status = ldz_status()
+    assert status.pop("ldz_ua_responsehistory.s_response_details_rows_in_ldz") == v.FAIL
+    assert set(status.values()) == {v.PASS}, status
+    p = plan(built_target, D3)
+    assert (p.action, p.reason_code) == ("escalate", "ROW_COUNT_MISMATCH") and "s_response_details" in p.why, p
 
 
 def test_plan_reads_the_outcome_a_run_could_not_record_from_its_evidence(target, tmp_path):
