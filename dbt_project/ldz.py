@@ -764,13 +764,20 @@ def _classify(wh: Warehouse, c: TableContract, raw: str, typed: str) -> None:
 
 # --- the command ----------------------------------------------------------------------------------
 
+def new_load_id(business_date: dt.date, started: dt.datetime) -> str:
+    """A landing's id: the business date, then the landing's start time (date, time, microseconds) and a random
+    tail. Ids of one business date sort by landing time, across calendar days too: the vault ranks a date's
+    versions by load_id (a date landed again wins). The `T` sorts after every digit, so these ids also sort
+    after the ids of older releases, whose landing time had no calendar date (`20260102-235900-…`)."""
+    return f"{business_date:%Y%m%d}-T{started:%Y%m%d%H%M%S}-{started:%f}{uuid.uuid4().hex[:4]}"
+
+
 def ingest(wh: Warehouse, source: Path, business_date: dt.date, tables: list[str] | None = None) -> IngestResult:
     """Ingest one business date from `<source>/<date>/`; atomic per date. Never raises for bad data."""
     folder = Path(source) / business_date.isoformat()
     started = dt.datetime.now()
     now = started.replace(microsecond=0)
-    # sorts by start time within a second too (latest_loads_sql): the date, the time, microseconds, a random tail
-    load_id = f"{business_date:%Y%m%d}-{now:%H%M%S}-{started:%f}{uuid.uuid4().hex[:4]}"
+    load_id = new_load_id(business_date, started)
     result = IngestResult(business_date.isoformat(), load_id, str(folder), wh.target, [])
     wanted = tables or list(CONTRACTS)
     unknown = [t for t in wanted if t not in CONTRACTS]
@@ -845,8 +852,8 @@ def is_landed(wh: Warehouse, day: dt.date) -> bool:
 
 
 def latest_loads_sql() -> str:
-    """SQL for the load ids of each business date's latest landing in meta.ldz_files: the last by load time
-    (load ids sort by time of day only, so not across days), then by load id. Not correlated (Snowflake)."""
+    """SQL for the load ids of each business date's latest landing in meta.ldz_files: the last by load time,
+    then by load id (new_load_id). Not correlated (Snowflake)."""
     return ("(select load_id from (select load_id, row_number() over (partition by business_date order by "
             "loaded_at desc, load_id desc) as recency from meta.ldz_files) latest where recency = 1)")
 

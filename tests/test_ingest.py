@@ -13,7 +13,7 @@ import pytest
 from dbt_project import ldz
 from dbt_project.contracts import CONTRACTS
 from dbt_project.generator import generate, inject_into
-from dbt_project.ldz import ingest
+from dbt_project.ldz import ingest, new_load_id
 from dbt_project.reason_codes import ReasonCode as R
 
 D1, D2 = dt.date(2026, 1, 1), dt.date(2026, 1, 2)
@@ -85,6 +85,17 @@ def test_fingerprints_are_recorded(warehouse, clean_extract):
     for f in manifest["files"]:
         size = (clean_extract / "2026-01-01" / f["file"]).stat().st_size
         assert logged[f["table"]] == (f["sha256"], size, f["rows"], "LOADED")
+
+
+def test_load_ids_of_a_date_sort_by_landing_time_across_calendar_days():
+    """The vault ranks a date's versions by load_id: a landing after midnight must sort after one before it,
+    and after the ids of older releases (time of day only)."""
+    before_midnight = new_load_id(D2, dt.datetime(2026, 11, 24, 23, 59, 0, 999999))
+    after_midnight = new_load_id(D2, dt.datetime(2026, 11, 25, 0, 1, 0, 1))
+    same_second_later = new_load_id(D2, dt.datetime(2026, 11, 25, 0, 1, 0, 2))
+    older_release = "20260102-235959-999999ffff"
+    assert older_release < before_midnight < after_midnight < same_second_later
+    assert before_midnight.startswith("20260102-")
 
 
 def test_reingest_replaces_the_date_and_never_duplicates(warehouse, clean_extract):
