@@ -88,8 +88,9 @@ def _versions_in_ldz(table: str, link: str, cols: list[tuple[str, str]], sat: st
     return Check(
         f"{table}.{sat}_rows_in_ldz", f"ldz.{table}", ReasonCode.ROW_COUNT_MISMATCH,
         f"select 'a version in rdv.{sat} for the date, not accepted in LDZ' as problem, {link_cols} from ("
-        f"select {link_cols} from rdv.{link} where business_date <> :business_date and {hk} in "
-        f"(select {hk} from rdv.{sat} where business_date = :business_date) "
+        f"select {link_cols} from rdv.{link} where {hk} in ("  # the restated keys of D: usually none
+        f"select {hk} from rdv.{sat} where business_date = :business_date "
+        f"except select {hk} from rdv.{link} where business_date = :business_date) "
         f"except select {ldz_cols} from {{batch}} where _business_date = :business_date) as not_accepted",
         f"every version in rdv.{sat} for the date of a key first delivered on another date comes from a key "
         f"accepted in ldz.{table} for the date")
