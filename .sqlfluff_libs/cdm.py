@@ -79,7 +79,15 @@ def c360_contact_changes(plan):
 def c360_response_changes(plan):
     return ("select customer_hk, flowchart_hk, campaign_hk, is_control, response_hk, response_date,"
             " response_date_time, response_type_name, counts_as_response, revenue, 1 as sign,"
-            " current_date as ref_date from ifl_response")
+            " 0 as is_restated, current_date as ref_date from ifl_response")
+
+
+def ifl_touched_events(link, versions, hk):
+    # the incremental branch: the model's own CTEs read delivered, window_versions, touched and previous
+    return (f"delivered as (select * from {link}),\n\n"
+            f"window_versions as (select * from {versions}),\n\n"
+            "touched as (select * from delivered),\n\n"
+            "previous as (select * from delivered),\n")
 
 
 def c360_window_sum(value, date_column, days=None):

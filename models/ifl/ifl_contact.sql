@@ -28,13 +28,7 @@
     ]
 ) }}
 
-with contacts as (
-    select * from {{ ref('l_contact') }}
-),
-
-status_versions as (
-    select * from {{ ref('s_contact_status') }}
-),
+with {{ cdm.ifl_touched_events('l_contact', 's_contact_status', 'contact_hk') }}
 
 status_map as (
     select * from {{ ref('map_contact_status') }}
@@ -43,64 +37,6 @@ status_map as (
 cells as (
     select * from {{ ref('ifl_cell') }}
 ),
-
--- the contacts the window delivered, and the earlier ones it restated (a new status version for a
--- contact delivered on another date: usually none, and then the link history is not read at all)
-delivered as (
-    select * from contacts
-    {%- if is_incremental() %}
-        where {{ cdm.batch_filter('business_date') }}
-    {%- endif %}
-),
-
-{%- if is_incremental() %}
-
-    window_versions as (
-        select * from status_versions
-        where {{ cdm.batch_filter('business_date') }}
-    ),
-
-    restated as (
-        select contact_hk from window_versions
-        except
-        select contact_hk from delivered
-    ),
-
-    -- the link rows of the restated contacts, read from the link itself: referencing the `contacts` CTE
-    -- a second time would make DuckDB materialise the whole link history (9 s at 75M contacts)
-    restated_contacts as (
-        select * from {{ ref('l_contact') }}
-        where contact_hk in (select restated.contact_hk from restated)
-    ),
-
-    touched_contacts as (
-        select * from delivered
-        union all
-        select * from restated_contacts
-    ),
-
-    -- what this table holds for the touched contacts: a rerun's delivered contacts (their link row is
-    -- dated in the window) and the restated ones
-    previous as (
-        select * from {{ this }}
-        where {{ cdm.batch_filter('business_date') }}
-        union all
-        select * from {{ this }}
-        where contact_hk in (select restated.contact_hk from restated)
-    ),
-
-{%- else %}
-
-    -- a first build or --full-refresh: every contact, every status version
-    window_versions as (
-        select * from status_versions
-    ),
-
-    touched_contacts as (
-        select * from delivered
-    ),
-
-{%- endif %}
 
 -- the status versions to rank: the window's and, incrementally, the status each touched contact already
 -- holds here
@@ -170,7 +106,7 @@ final as (
             else contacts.business_date
         end as last_change_date,
         {{ cdm.run_timestamp() }} as _loaded_at
-    from touched_contacts as contacts
+    from touched as contacts
     left join status
         on
             contacts.contact_hk = status.contact_hk

@@ -27,13 +27,7 @@
 {%- set attributes = ['response_date_time', 'response_type_id', 'within_date_range_flg', 'orig_contacted_flg',
                       'direct_response', 'revenue'] %}
 
-with responses as (
-    select * from {{ ref('l_response') }}
-),
-
-details as (
-    select * from {{ ref('s_response_details') }}
-),
+with {{ cdm.ifl_touched_events('l_response', 's_response_details', 'response_hk') }}
 
 type_map as (
     select * from {{ ref('map_response_type') }}
@@ -47,61 +41,6 @@ cells as (
     select * from {{ ref('ifl_cell') }}
 ),
 
--- the responses the window delivered, and the earlier ones it delivered again
-delivered as (
-    select * from responses
-    {%- if is_incremental() %}
-        where {{ cdm.batch_filter('business_date') }}
-    {%- endif %}
-),
-
-{%- if is_incremental() %}
-
-    window_versions as (
-        select * from details
-        where {{ cdm.batch_filter('business_date') }}
-    ),
-
-    redelivered as (
-        select response_hk from window_versions
-        except
-        select response_hk from delivered
-    ),
-
-    -- read from the link itself, like ifl_contact's restated contacts (one reference to `responses`)
-    redelivered_responses as (
-        select * from {{ ref('l_response') }}
-        where response_hk in (select redelivered.response_hk from redelivered)
-    ),
-
-    touched_responses as (
-        select * from delivered
-        union all
-        select * from redelivered_responses
-    ),
-
-    -- what this table holds for the touched responses: a rerun's (dated in the window) and the redelivered
-    previous as (
-        select * from {{ this }}
-        where {{ cdm.batch_filter('business_date') }}
-        union all
-        select * from {{ this }}
-        where response_hk in (select redelivered.response_hk from redelivered)
-    ),
-
-{%- else %}
-
-    window_versions as (
-        select * from details
-        where response_hk <> {{ cdm.ghost_key() }}
-    ),
-
-    touched_responses as (
-        select * from delivered
-    ),
-
-{%- endif %}
-
 -- the versions to rank: the link's first delivery, the window's versions and, incrementally, the version each
 -- touched response already shows here
 candidate_versions as (
@@ -113,7 +52,7 @@ candidate_versions as (
         load_id,
         business_date as change_date,
         0 as precedence
-    from touched_responses
+    from touched
     union all
     select
         response_hk,
@@ -195,7 +134,7 @@ final as (
             else responses.business_date
         end as last_change_date,
         {{ cdm.run_timestamp() }} as _loaded_at
-    from touched_responses as responses
+    from touched as responses
     inner join current_details
         on
             responses.response_hk = current_details.response_hk
