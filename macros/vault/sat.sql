@@ -1,8 +1,8 @@
 {#- Satellite: the versions of a parent's descriptive attributes.
       {{ cdm.sat(parent_hk='customer_hk', hashdiff='profile_hashdiff', attributes=[...],
                  source='stg_mdm__customer') }}
-    A version is identified by (parent key, load_dts, effective_from, hashdiff): every version the
-    source delivers is kept, several changes of one key in one batch included. A batch row is new unless
+    A version is identified by (parent key, load_dts, effective_from, hashdiff, load_id): every version
+    the source delivers is kept, several changes of one key in one batch included. A batch row is new unless
     the latest landing (load_id) of the same parent, load_dts and effective_from already has its hashdiff:
     so reloading a business date, or landing it again unchanged, adds nothing, while landing it again with
     other values adds them (a correction), and landing the original values again after that adds them once
