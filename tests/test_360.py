@@ -104,17 +104,12 @@ def test_an_unmapped_code_fails_the_build_with_mapping_missing_and_names_the_cod
 
 def rewrite_extract_file(day_dir: Path, table: str, rows: list[str]) -> None:
     """Replace one file of an extract's date (header kept) and its manifest entry (rows, sha256)."""
-    import hashlib
-    import json
+    from test_rdv import refresh_manifest_entry
 
     path = day_dir / f"{table}.csv"
     header = path.read_text().splitlines()[0]
     path.write_text("\n".join([header, *rows]) + "\n")
-    manifest = json.loads((day_dir / "_manifest.json").read_text())
-    for f in manifest["files"]:
-        if f["table"] == table:
-            f["rows"], f["sha256"] = len(rows), hashlib.sha256(path.read_bytes()).hexdigest()
-    (day_dir / "_manifest.json").write_text(json.dumps(manifest))
+    refresh_manifest_entry(day_dir, table)
 
 
 def corrected_response(row: str, type_id: str, revenue: str) -> str:

@@ -205,9 +205,15 @@ def edited_copy(extract: Path, tmp_path: Path, day: dt.date, table: str, edit) -
     edit(rows)
     with path.open("w", encoding="utf-8", newline="") as fh:
         csv.writer(fh, lineterminator="\n").writerows(rows)
+    refresh_manifest_entry(folder, table)
+    return src
+
+
+def refresh_manifest_entry(folder: Path, table: str) -> None:
+    """After editing `<folder>/<table>.csv` by hand: its manifest entry's sha256 and rows, from the file."""
+    path = folder / f"{table}.csv"
     manifest = json.loads((folder / "_manifest.json").read_text())
     for f in manifest["files"]:
         if f["table"] == table:
             f["sha256"], f["rows"] = sha256_file(path), count_data_rows(path)
     (folder / "_manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
-    return src
