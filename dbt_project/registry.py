@@ -413,9 +413,8 @@ class BuildLock(DateLock):
     """One dbt build per target at a time. The load window (meta.load_window) is one row per warehouse, so
     two builds of different dates at once would each read the other's window. build.build() holds it while
     it sets the window and runs dbt; ldz.ingest and set_current_date (`dq dates set/advance`) while they move
-    the window too. It
-    is always the last lock a process takes (date locks first) and nothing is taken while it is held, so
-    two processes never wait on each other."""
+    the window too. It is always the last lock a process takes (date locks first) and nothing is taken while
+    it is held, so two processes never wait on each other."""
 
     def __init__(self, target: str, engine: str):
         super().__init__(target, engine, BUILD_LOCK_DAY)
