@@ -65,7 +65,10 @@ def main() -> None:
 @click.option("--start-date", type=params.DATE, default="2026-01-01", show_default=True, help="First business date.")
 @click.option("--inject", "inject", multiple=True, metavar="KIND[:TABLE]",
               help="Damage the extract on purpose (repeatable): " + ", ".join(INJECTION_KINDS)
-              + ". Each kind has a default table; append :TABLE to choose another.")
+              + ". Each kind has a default table; append :TABLE to choose another. The restated_* kinds are "
+              "source corrections, not damage: the injected date sends the previous date's contacts of one "
+              "package with a new status, or some of its responses with corrected type and revenue, again "
+              "(they need that previous date, with responses: day 3 or later; their table is fixed).")
 @click.option("--inject-date", type=params.DATE, default=None, help="Date to inject into. Default: the last date.")
 @params.json_output
 @handle_errors
@@ -323,7 +326,7 @@ def _run_bench(run, record_fn, record: bool, as_json: bool, title: str, columns,
               help="Business dates to time, from the first (day 1 is the biggest: every customer).")
 @params.bench_engines
 @click.option("--repeat", type=click.IntRange(1), default=3, show_default=True,
-              help="Runs per side (alternating which goes first); the best counts.")
+              help="Runs per side (each side going first in turn); the best counts.")
 @params.bench_record
 @params.json_output
 @handle_errors
@@ -333,6 +336,8 @@ def bench_cmd(customers, days_to_time, engines, repeat, record, as_json):
     \b
     bare   = DuckDB read_csv / PostgreSQL COPY of the date's 11 CSV files into tables with the
              contract's types, nothing else;
+    floor  = the bare load plus the LDZ's five lineage columns, unchecked: the least any ingest
+             writing the LDZ's columns pays (floor ÷ bare: the part of the budget they take);
     ingest = `dq ingest` of that date into an empty warehouse (checks, classification, rejects,
              metadata, one transaction).
     Prints rows/s of each and the ratio ingest ÷ bare per engine; the target is ≤ 1.4 (validation,

@@ -52,7 +52,7 @@ RESPONSE_TYPES = [(1, "Open", "OPN", 0), (2, "Click", "CLK", 1), (3, "Purchase",
 INJECTION_KINDS = (
     "missing_file", "empty_file", "bad_delimiter", "missing_column", "extra_column", "bad_date",
     "bad_number", "null_key", "duplicate_rows", "checksum_mismatch", "truncated_file",
-    "restated_contacts", "bad_encoding",
+    "restated_contacts", "bad_encoding", "restated_responses",
 )
 # Which table each injection damages unless told otherwise (KIND:table). Whole-file kinds each take a
 # different table so that several can be combined in one extract.
@@ -70,6 +70,7 @@ DEFAULT_INJECTION_TABLE = {
     "null_key": "customer",
     "duplicate_rows": "ua_contacthistory",
     "restated_contacts": "ua_contacthistory",
+    "restated_responses": "ua_responsehistory",
 }
 
 
@@ -543,6 +544,8 @@ def _parse_injection(spec: str) -> tuple[str, str]:
     table = table or DEFAULT_INJECTION_TABLE[kind]
     if table not in CONTRACTS:
         raise GeneratorError(f"unknown table {table!r} in --inject {spec}")
+    if kind.startswith("restated_") and table != DEFAULT_INJECTION_TABLE[kind]:
+        raise GeneratorError(f"{kind} applies to {DEFAULT_INJECTION_TABLE[kind]} only, not {table}")
     return kind, table
 
 
@@ -566,6 +569,14 @@ def _pick(n_rows: int, count: int, offset: int = 0) -> list[int]:
         return []
     step = max(1, n_rows // (count + 1))
     return sorted({max(1, min(n_rows, step * (k + 1) - offset % step)) for k in range(count)})
+
+
+def _previous_rows(folder: Path, path: Path, kind: str) -> tuple[Path, list[list[str]]]:
+    """The previous date's folder and data rows of the same file (the restated_* kinds send them again)."""
+    prev = folder.parent / (dt.date.fromisoformat(folder.name) - dt.timedelta(days=1)).isoformat()
+    if not (prev / path.name).exists():
+        raise GeneratorError(f"{kind} needs the previous date in the same extract")
+    return prev, _read_rows(prev / path.name)[1:]
 
 
 def inject_into(folder: Path, kind: str, table: str) -> dict:
@@ -618,11 +629,25 @@ def inject_into(folder: Path, kind: str, table: str) -> dict:
             text = io.StringIO()
             csv.writer(text, lineterminator="\n").writerows([header, *body])
             path.write_bytes(text.getvalue().encode("latin-1", errors="replace"))
+        elif kind == "restated_responses":
+            # the source sends some of the previous date's responses again, corrected: a purchase with 10.00
+            # more revenue. A response has no change time, so the later business date is the newer version.
+            prev, prev_rows = _previous_rows(folder, path, kind)
+            picked = _pick(len(prev_rows), max(3, len(prev_rows) // 20), offset=INJECTION_KINDS.index(kind))
+            if not picked:
+                raise GeneratorError(f"{prev.name} has no responses to send again: inject restated_responses "
+                                     "into a later date (--inject-date, --days)")
+            typ, rev = header.index("ResponseTypeID"), header.index("Revenue")
+            restated = []
+            for ix in picked:
+                r = list(prev_rows[ix - 1])
+                r[typ], r[rev] = "3", f"{float(r[rev]) + 10:.2f}"
+                restated.append(r)
+            report["from_date"], report["restated_rows"] = prev.name, len(restated)
+            report["first_row"] = len(body) + 1
+            _write_rows(path, [header, *body, *restated])
         elif kind == "restated_contacts":
-            prev = folder.parent / (dt.date.fromisoformat(folder.name) - dt.timedelta(days=1)).isoformat()
-            if not (prev / path.name).exists():
-                raise GeneratorError("restated_contacts needs the previous date in the same extract")
-            prev_rows = _read_rows(prev / path.name)[1:]
+            _prev, prev_rows = _previous_rows(folder, path, kind)
             pkg = header.index("PackageID")
             packages = sorted({r[pkg] for r in prev_rows})
             if not packages:

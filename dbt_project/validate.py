@@ -521,8 +521,10 @@ def validation_table(run: ValidationRun) -> list:
 
 # --- the command's work ----------------------------------------------------------------------------
 
-def new_run_id() -> str:
-    return dt.datetime.now().strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+def new_run_id(now: dt.datetime | None = None) -> str:
+    """A validation's run id. The latest validation of a date is the greatest run id (plan, evidence): ids
+    sort by time to the microsecond (ids of older releases, to the second, sort before a later one)."""
+    return f"{now or dt.datetime.now():%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:6]}"
 
 
 def validate(target: str | None, layer: str, day: dt.date | None = None,

@@ -126,10 +126,35 @@ def test_runs_include_failed_test_and_control_cells(tmp_path):
 
 @pytest.mark.parametrize("kind", INJECTION_KINDS)
 def test_each_injection_is_reported(extract_factory, kind):
-    out = extract_factory(kind)
+    days = 3 if kind == "restated_responses" else 2  # day 1 has no responses yet to send again
+    out = extract_factory(kind, days=days)
     report = json.loads((out / "_injections.json").read_text())
     assert [r["kind"] for r in report] == [kind]
-    assert report[0]["date"] == "2026-01-02"
+    assert report[0]["date"] == f"2026-01-0{days}"
+
+
+def test_restated_responses_are_the_previous_dates_responses_sent_again_corrected(extract_factory):
+    out = extract_factory("restated_responses", days=3)
+    report = json.loads((out / "_injections.json").read_text())[0]
+    assert (report["table"], report["from_date"]) == ("ua_responsehistory", "2026-01-02")
+    sent = _rows(out / "2026-01-03" / "ua_responsehistory.csv")[report["first_row"] - 1:]
+    assert len(sent) == report["restated_rows"] >= 3
+    key = ("CustomerID", "TreatmentInstID", "ResponsePackID", "ResponseDateTime")
+    before = {tuple(r[k] for k in key): r for r in _rows(out / "2026-01-02" / "ua_responsehistory.csv")}
+    for r in sent:
+        old = before[tuple(r[k] for k in key)]
+        assert (r["ResponseTypeID"], r["Revenue"]) == ("3", f"{float(old['Revenue']) + 10:.2f}")
+        assert [r[k] for k in r if k not in ("ResponseTypeID", "Revenue")] == [
+            old[k] for k in r if k not in ("ResponseTypeID", "Revenue")]
+
+
+def test_restated_kinds_need_a_previous_date_with_rows_and_their_own_table(tmp_path):
+    with pytest.raises(GeneratorError, match="2026-01-01 has no responses to send again"):
+        generate(tmp_path / "a", customers=50, days=2, seed=1, inject=["restated_responses"])
+    with pytest.raises(GeneratorError, match="needs the previous date"):
+        generate(tmp_path / "b", customers=50, days=1, seed=1, inject=["restated_contacts"])
+    with pytest.raises(GeneratorError, match="applies to ua_contacthistory only"):
+        generate(tmp_path / "c", customers=50, days=2, seed=1, inject=["restated_contacts:customer"])
 
 
 def test_row_injections_touch_the_reported_rows(extract_factory):

@@ -134,6 +134,23 @@ def test_restated_contacts_are_versions_not_duplicates(warehouse, extract_factor
     assert versions >= report["restated_rows"] > 0
 
 
+def test_restated_responses_are_versions_not_duplicates(warehouse, extract_factory):
+    """Responses of day 2 sent again corrected on day 3 load on day 3 (no change time: the business date
+    tells the versions apart), and day 2 keeps its own."""
+    out = extract_factory("restated_responses", days=3)
+    report = json.loads((out / "_injections.json").read_text())[0]
+    d3 = D2 + dt.timedelta(days=1)
+    for day in (D1, D2, d3):
+        assert ingest(warehouse, out, day).ok, day
+    assert ldz_count(warehouse, "ua_responsehistory", d3) == manifest_rows(out, d3)["ua_responsehistory"]
+    p = warehouse.param
+    both = warehouse.query(
+        f"""select count(*), sum(n.revenue - o.revenue) from ldz.ldz_ua_responsehistory n
+            join ldz.ldz_ua_responsehistory o using (customerid, treatmentinstid, responsepackid, responsedatetime)
+            where n._business_date = {p} and o._business_date = {p}""", [d3, D2])[0]
+    assert (both[0], float(both[1])) == (report["restated_rows"], 10.0 * report["restated_rows"])
+
+
 @pytest.mark.parametrize("kind", sorted(EXPECTED))
 def test_each_injected_kind_is_caught_and_nothing_else_is_lost(warehouse, extract_factory, kind):
     table, status, reason = EXPECTED[kind]

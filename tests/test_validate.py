@@ -27,6 +27,17 @@ def _failed(run: v.ValidationRun) -> dict[str, str]:
     return {r.check: r.reason_code for r in run.failed}
 
 
+def test_validation_run_ids_sort_by_time_within_one_second():
+    """plan and the evidence take a date's latest validation as its greatest run id: two validations in
+    the same second must still sort by time (before, the id stopped at the second and a random suffix
+    decided)."""
+    t = dt.datetime(2026, 11, 25, 2, 22, 33, 1)
+    ids = [v.new_run_id(t + dt.timedelta(microseconds=k)) for k in range(50)]
+    assert ids == sorted(ids)
+    assert ids[0] > "20261125T022233-ffffff"  # an id of an older release, in the same second
+    assert ids[-1] < v.new_run_id(t + dt.timedelta(seconds=1)) < v.new_run_id()
+
+
 def test_clean_warehouse_passes_every_layer_and_stores_results(built_target, tmp_path):
     run = v.validate(built_target, "all", docs_dir=tmp_path)
     assert run.business_date == D3  # default: the latest landed date
