@@ -145,7 +145,7 @@ def test_a_date_landed_again_with_corrected_statuses_shows_the_correction(built_
         assert not ingest(wh, src, dt.date(2026, 1, 3)).failed
     status_sql = "select customer_id, cell_id, package_id, contact_status_id from ifl.ifl_contact"
     for select, full_refresh in (((), False), (("ifl+",), True)):  # the day's incremental run, then a rebuild
-        outcome = build(built_target, dt.date(2026, 1, 3), dt.date(2026, 1, 3), select, full_refresh)
+        outcome = build(built_target, dt.date(2026, 1, 3), dt.date(2026, 1, 3), select, full_refresh, command="run")
         assert outcome.success, outcome.failed_nodes
         with Warehouse(built_target) as wh:
             shown = {(c, str(cell), str(pkg)): s for c, cell, pkg, s in wh.query(status_sql)}
@@ -154,7 +154,7 @@ def test_a_date_landed_again_with_corrected_statuses_shows_the_correction(built_
     rewrite_extract_file(src / day, "ua_contacthistory", rows)  # the source takes its correction back
     with Warehouse(built_target) as wh:
         assert not ingest(wh, src, dt.date(2026, 1, 3)).failed
-    outcome = build(built_target, dt.date(2026, 1, 3), dt.date(2026, 1, 3))
+    outcome = build(built_target, dt.date(2026, 1, 3), dt.date(2026, 1, 3))  # with dbt's tests, on the final state
     assert outcome.success, outcome.failed_nodes
     with Warehouse(built_target) as wh:
         shown = {(c, str(cell), str(pkg)): s for c, cell, pkg, s in wh.query(status_sql)}
@@ -180,10 +180,10 @@ def test_a_response_delivered_again_with_corrected_values_reaches_the_360_tables
     def rows(day: dt.date) -> list[str]:
         return response_rows(src, day)
 
-    def land_and_build(day: dt.date) -> None:
+    def land_and_build(day: dt.date, command: str = "run") -> None:  # dbt's tests: once, on the final state
         with Warehouse(target) as wh:
             assert not ingest(wh, src, day).failed
-        outcome = build(target, day, day)
+        outcome = build(target, day, day, command=command)
         assert outcome.success, failing(outcome)
 
     day2 = rows(d2)
@@ -193,6 +193,7 @@ def test_a_response_delivered_again_with_corrected_values_reaches_the_360_tables
     again = ([corrected_response(r, "3", "1000.50") for r in day2[:3]]
              + [corrected_response(r, "6", "0.00") for r in day2[3:6]])
     rewrite_extract_file(src / str(d3), "ua_responsehistory", rows(d3) + again)
+    assert dbt.run(dbt.build_argv("seed", target=target, extra=["--quiet"])).success  # `dbt run` loads no seed
     for day in (d1, d2, d3):
         land_and_build(day)
     assert _refreshed_from(target) == {d2}  # day 3's 360 states came from day 2's snapshot plus the changes
@@ -206,7 +207,7 @@ def test_a_response_delivered_again_with_corrected_values_reaches_the_360_tables
         assert wh.query("select count(*) from ifl.ifl_response where revenue = 77.25")[0][0] == 1
     # ... and landed once more with that correction taken back (the values of its first landing)
     rewrite_extract_file(src / str(d3), "ua_responsehistory", [own, *rows(d3)[1:]])
-    land_and_build(d3)
+    land_and_build(d3, "build")  # with the reconciliation tests (customer_360 = the latest response versions)
 
     latest: dict[tuple, tuple] = {}  # key -> (type, revenue) of the latest delivery, in business-date order
     for day in (d1, d2, d3):
@@ -360,12 +361,13 @@ def test_day_by_day_incremental_refresh_equals_a_full_rebuild(target, extract_fa
     with Warehouse(target) as wh:
         for day in days:
             assert not ingest(wh, src, day).failed
-    for day in days:
-        outcome = build(target, day, day)
+    assert dbt.run(dbt.build_argv("seed", target=target, extra=["--quiet"])).success  # `dbt run` loads no seed
+    for day in days:  # dbt's tests on the last day's state only
+        outcome = build(target, day, day, command="build" if day == days[-1] else "run")
         assert outcome.success, failing(outcome)
     assert _refreshed_from(target) == {days[1]}  # day 3 was refreshed from day 2's snapshot, not rebuilt
     incremental = _c360_snapshot(target)
-    outcome = build(target, days[-1], days[-1])  # a rerun of the last date changes nothing
+    outcome = build(target, days[-1], days[-1], command="run")  # a rerun of the last date changes nothing
     assert outcome.success, failing(outcome)
     assert _c360_snapshot(target) == incremental
     with Warehouse(target) as wh:  # the restated statuses reached the interface layer
