@@ -26,6 +26,12 @@ def failing(outcome: dbt.DbtOutcome) -> dict[str, str]:
     return {n["name"]: n["reason_code"] for n in outcome.failed_nodes}
 
 
+def seed(target: str) -> None:
+    """Load the mapping seeds (a test that builds with `dbt run` only: run loads no seed)."""
+    outcome = dbt.run(dbt.build_argv("seed", target=target, extra=["--quiet"]))
+    assert outcome.success, failing(outcome)
+
+
 def test_the_360_tables_cover_the_vault_and_reconcile(built_target):
     with Warehouse(built_target) as wh:
         real_customers = wh.query(f"select count(*) from rdv.h_customer where customer_hk <> '{GHOST}'")[0][0]
@@ -193,7 +199,7 @@ def test_a_response_delivered_again_with_corrected_values_reaches_the_360_tables
     again = ([corrected_response(r, "3", "1000.50") for r in day2[:3]]
              + [corrected_response(r, "6", "0.00") for r in day2[3:6]])
     rewrite_extract_file(src / str(d3), "ua_responsehistory", rows(d3) + again)
-    assert dbt.run(dbt.build_argv("seed", target=target, extra=["--quiet"])).success  # `dbt run` loads no seed
+    seed(target)
     for day in (d1, d2, d3):
         land_and_build(day)
     assert _refreshed_from(target) == {d2}  # day 3's 360 states came from day 2's snapshot plus the changes
@@ -329,8 +335,7 @@ def test_ifl_facts_out_of_order_dates_and_reruns_equal_a_full_rebuild(target, ex
     with Warehouse(target) as wh:
         for day in (d1, d2, d3):
             assert not ingest(wh, src, day).failed
-    outcome = dbt.run(dbt.build_argv("seed", target=target, extra=["--quiet"]))
-    assert outcome.success, failing(outcome)
+    seed(target)
     for day in (d1, d3, d2, d3, d2):
         outcome = build(target, day, day, select=["staging", "rdv", "ifl"], command="run")
         assert outcome.success, failing(outcome)
@@ -361,7 +366,7 @@ def test_day_by_day_incremental_refresh_equals_a_full_rebuild(target, extract_fa
     with Warehouse(target) as wh:
         for day in days:
             assert not ingest(wh, src, day).failed
-    assert dbt.run(dbt.build_argv("seed", target=target, extra=["--quiet"])).success  # `dbt run` loads no seed
+    seed(target)
     for day in days:  # dbt's tests on the last day's state only
         outcome = build(target, day, day, command="build" if day == days[-1] else "run")
         assert outcome.success, failing(outcome)
