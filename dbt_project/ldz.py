@@ -9,11 +9,12 @@ Order of work for a date (all in ONE transaction, so a re-ingest replaces the da
    COPY, Snowflake `write_pandas` — a PUT to a temporary stage and COPY INTO), then typed and classified
    set-based: NULL_KEY, BAD_VALUE (a value without its SHAPE, or that does not parse), DUPLICATE_KEY
    rows go to `ldz.ldz_rejects` with the record re-serialised as a CSV line; every other row loads.
-   PostgreSQL first tries a fast path for a clean file: one query checks the whole COPYed file, and
-   the values are typed on insert, kept only when nothing in it would be rejected (else the text path
+   PostgreSQL first tries a direct path: COPY writes the typed file, with its lineage columns, into a
+   new table shaped as the date's partition, while Arrow's CSV reader checks in a thread that the text
+   path would load every record unchanged (_plain_records); kept only then (else the text path
    classifies as above, with plain casts where a shaped value cannot fail and meta.try_* elsewhere);
-4. the date's partition of each loaded table is replaced, and every file's fingerprint is logged in
-   `meta.ldz_files`.
+4. the date's partition of each loaded table is replaced (PostgreSQL: by the direct path's table,
+   attached in its place), and every file's fingerprint is logged in `meta.ldz_files`.
 
 A Parquet file (DESIGN §3) gets its own whole-file checks, then its rows are rendered as the CSV
 contract's text into a temporary CSV that takes step 3 like a delivered CSV (_parquet_as_csv).
@@ -62,10 +63,17 @@ _GLOB_DAY = "[1-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]"
 DUCKDB_QUICK_SHAPE = {INT: "NOT {} GLOB '*[!0-9]*'", FLAG: "NOT {} GLOB '*[!0-9]*'",
                       DECIMAL: "NOT {} GLOB '*[!0-9]*'", DATE: f"{{}} GLOB '{_GLOB_DAY}'",
                       TIMESTAMP: f"{{}} GLOB '{_GLOB_DAY} [01][0-9]:[0-5][0-9]:[0-5][0-9]'"}
-# PostgreSQL record numbers: filled by COPY in file order (a cached sequence costs little per row).
 LDZ_FILES_COLUMNS = ("load_id, business_date, table_name, file_name, status, reason_code, message, sha256, size_bytes, "
                      "rows_manifest, rows_file, rows_loaded, rows_rejected, loaded_at, source_root")
+# PostgreSQL record numbers: filled by COPY in file order (a cached sequence costs little per row).
 PG_ROW_NUMBER = "BIGINT GENERATED ALWAYS AS IDENTITY (CACHE 10000)"
+DIRECT_PREFIX = "_load_"  # PostgreSQL's direct path: ldz._load_<table>_<server process id> (_direct_table)
+# PostgreSQL's direct path (_plain_records): the plainest text of each type, whole, '' (NULL) allowed.
+# Stricter than SHAPE: no spaces, no sign but a decimal's; years 1000-9999; numbers short enough not to
+# overflow. A value in any other form sends its file to the text path.
+PLAIN = {INT: "^[0-9]{0,18}$", FLAG: "^(0*[01])?$", DECIMAL: "^([+-]?[0-9]{1,15}([.][0-9]+)?)?$",
+         DATE: "^([1-9][0-9]{3}-[0-9]{2}-[0-9]{2})?$",
+         TIMESTAMP: "^([1-9][0-9]{3}-[0-9]{2}-[0-9]{2} ([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9])?$"}
 OTHER_DELIMITERS = (";", "\t", "|")
 
 
@@ -511,7 +519,7 @@ class _Staged:
     path: Path
     header: list[str]
     res: TableResult
-    fast: bool  # PostgreSQL fast path: `_typed_<table>` holds every row (as text), and none is to reject
+    direct: str | None = None  # PostgreSQL's direct path: the table to attach as the date's partition
     classified: bool = False  # Snowflake: `_typed_<table>` is already classified (before the transaction)
     source_file: str = ""  # the delivered file's name (a Parquet file is staged from its CSV rendering)
 
@@ -526,31 +534,29 @@ def _candidate_header(c: TableContract, path: Path) -> list[str] | None:
 
 
 def _check_and_stage(wh: Warehouse, c: TableContract, path: Path, entry: dict | None, res: TableResult,
-                     scanner: ThreadPoolExecutor) -> _Staged | None:
+                     ctx: dict, pool: ThreadPoolExecutor) -> _Staged | None:
     """check_file, then _stage; but the file's scan (sha256, UTF-8: hashlib releases the GIL) runs in
-    `scanner` while the engine reads the file. Staging is undone when a check fails, and its failure
+    `pool` while the engine reads the file. Staging is undone when a check fails, and its failure
     (or error) counts only when every check passed: the outcome is that of checking first."""
-    scan: Future[_FileFacts] | None = scanner.submit(_scan, path) if path.exists() else None
+    scan: Future[_FileFacts] | None = pool.submit(_scan, path) if path.exists() else None
     guess = _candidate_header(c, path) if scan and entry is not None else None
     staged, error = None, None
     try:
-        staged = _stage(wh, c, path, guess, res) if guess else None
+        staged = _stage(wh, c, path, guess, res, ctx, pool) if guess else None
     except Exception as exc:
         error = exc
     header = check_file(c, path, entry, res, scan.result() if scan else None)
     if header is None:
         res.rows_file = 0
-        for table in (f"_raw_{c.table}", f"_typed_{c.table}"):
-            wh.execute(f"DROP TABLE IF EXISTS {table}")
+        _drop_staged(wh, c, ctx)
         return None
     if error:
         raise error
-    staged = staged if header == guess else _stage(wh, c, path, header, res)
+    staged = staged if header == guess else _stage(wh, c, path, header, res, ctx, pool)
     if staged and res.rows_manifest is not None and res.rows_file != res.rows_manifest:
         # records lost or added between the extract and its manifest (the sha256 cannot tell when both were
         # written after the loss): a whole-file failure, nothing partial loads
-        for table in (f"_raw_{c.table}", f"_typed_{c.table}"):
-            wh.execute(f"DROP TABLE IF EXISTS {table}")
+        _drop_staged(wh, c, ctx)
         res.status, res.reason_code = "FAILED", ReasonCode.ROW_COUNT_MISMATCH.value
         res.message = (f"{path.name} holds {res.rows_file} record(s), its manifest says {res.rows_manifest}: "
                        "re-land the file with its manifest, then replay the date")
@@ -558,13 +564,20 @@ def _check_and_stage(wh: Warehouse, c: TableContract, path: Path, entry: dict | 
     return staged
 
 
-def _stage(wh: Warehouse, c: TableContract, path: Path, header: list[str],
-           res: TableResult) -> _Staged | None:
-    """Bulk-read a checked file into a temp table (outside the transaction, so a file the engine cannot
-    parse fails only its table): on PostgreSQL the fast path if it applies, else as text into
+def _drop_staged(wh: Warehouse, c: TableContract, ctx: dict) -> None:
+    """Drop what staging wrote for a table (after a failed check, or once the transaction is over)."""
+    for table in (f"_raw_{c.table}", f"_typed_{c.table}") + ((_direct_table(c, ctx),)
+                                                             if wh.engine == "postgres" else ()):
+        wh.execute(f"DROP TABLE IF EXISTS {table}")
+
+
+def _stage(wh: Warehouse, c: TableContract, path: Path, header: list[str], res: TableResult, ctx: dict,
+           pool: ThreadPoolExecutor) -> _Staged | None:
+    """Bulk-read a checked file (outside the transaction, so a file the engine cannot parse fails only its
+    table): on PostgreSQL the direct path if the file is plain, else as text into the temp table
     `_raw_<table>`. Returns None with `res` marked on failure."""
-    if wh.engine == "postgres" and _stage_typed(wh, c, path, header, res):
-        return _Staged(c, path, header, res, fast=True)
+    if wh.engine == "postgres" and (direct := _stage_direct(wh, c, path, header, res, ctx, pool)):
+        return direct
     raw = f"_raw_{c.table}"
     wh.execute(f"DROP TABLE IF EXISTS {raw}")
     try:
@@ -591,8 +604,8 @@ def _stage(wh: Warehouse, c: TableContract, path: Path, header: list[str],
     res.rows_file = int(wh.scalar(f"SELECT count(*) FROM {raw}"))
     if wh.engine == "snowflake":  # DDL commits an open transaction on Snowflake: classify before it starts
         _classify(wh, c, raw, f"_typed_{c.table}")
-        return _Staged(c, path, header, res, fast=False, classified=True)
-    return _Staged(c, path, header, res, fast=False)
+        return _Staged(c, path, header, res, classified=True)
+    return _Staged(c, path, header, res)
 
 
 def _stage_snowflake(wh: Warehouse, raw: str, path: Path, header: list[str]) -> None:
@@ -619,112 +632,136 @@ def _stage_snowflake(wh: Warehouse, raw: str, path: Path, header: list[str]) -> 
             raise RuntimeError(f"write_pandas did not load {path.name} into {raw}")
 
 
-def _fast_value(col: Column) -> str:
-    """A column of the fast path's table valued as the text path types it ('' is NULL). Every column is
-    staged as text there (COPY's input functions read forms the contract refuses, see SHAPE) and cast on
-    insert; the fast path holds no surrounding spaces (_fast_anomalies)."""
-    if col.type == TEXT:
-        return f"nullif({col.db_name}, '')"
-    return f"CAST(nullif({col.db_name}, '') AS {SQL_TYPES['postgres'][col.type]})"
+def _plain_records(c: TableContract, path: Path, header: list[str]) -> int | None:
+    """PostgreSQL's direct path: the number of records of a checked file when the text path would load
+    every one of them unchanged, else None. Read with Arrow's CSV reader (in a thread, while COPY writes the
+    file, _stage_direct), batch by batch, keeping only the grain's columns: no key is blank, every typed
+    value has its PLAIN form and is a calendar day or time, no grain is held twice.
 
+    Arrow and COPY split records alike except for a quote inside an unquoted field, which COPY reads as
+    the start of a quoted part and Arrow as a character: a key with a quote in Arrow's value, a typed value
+    (no PLAIN form has a quote), or a record count unlike COPY's then sends the file to the text path."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    from pyarrow import csv as pacsv
 
-_DIGITS = "0123456789"
-_ISO_LENGTH = {DATE: len("2026-01-31"), TIMESTAMP: len("2026-01-31 23:59:58")}
-
-
-def _fast_anomalies(c: TableContract) -> str:
-    """True for a row of a COPYed text table that the fast path leaves to the text path: a blank key, or a
-    value whose text is not the plainest form of its SHAPE. Cheaper than the regular expressions: the
-    integers and flags of a row must be digits only (one btrim over them all); dates and timestamps their
-    own ISO text (DateStyle ISO, set by Warehouse), which only the SHAPE without spaces is (a shaped day
-    that does not exist raises); decimals (few rows) take the regular expression."""
-    out = []
-    for k in c.keys:
-        col = c.column(k)
-        out.append(_Sql("postgres").blank(col.db_name) if col.type == TEXT
-                   else f"({col.db_name} IS NULL OR {col.db_name} = '')")  # else digits only, below
-    integers = [col.db_name for col in c.columns if col.type in (INT, FLAG)]
-    if integers:
-        out.append(f"btrim({' || '.join(f'coalesce({v}, {chr(39) * 2})' for v in integers)}, '{_DIGITS}') <> ''")
-    for col in c.columns:
-        v = col.db_name
-        if col.type == DECIMAL:  # the SHAPE without its spaces
-            out.append(f"{v} !~ '^({SHAPE[DECIMAL].strip(' *')})?$'")
-        elif col.type in _ISO_LENGTH:
-            out.append(f"({v} <> '' AND (length({v}) <> {_ISO_LENGTH[col.type]} "
-                       f"OR CAST(CAST({v} AS {SQL_TYPES['postgres'][col.type]}) AS TEXT) <> {v}))")
-        elif col.type == FLAG:
-            out.append(f"{_fast_value(col)} NOT IN (0, 1)")
-    return " OR ".join(out) or "false"
-
-
-def _stage_typed(wh: Warehouse, c: TableContract, path: Path, header: list[str], res: TableResult) -> bool:
-    """PostgreSQL fast path: COPY the file into `_typed_<table>` (text columns and record numbers) and
-    check the whole file in one query instead of classifying each row.
-
-    Kept only when the text path would reject nothing and type every value alike: no key is blank, every
-    typed value is blank or the plainest form of its SHAPE (_fast_anomalies) and casts (a number that
-    overflows or a day that does not exist raises), and no grain is held twice. `_fast_value` then types
-    the values on insert. Otherwise returns False, having dropped the table, and the text path classifies
-    the file (a value with surrounding spaces or a sign, say, loads through there)."""
-    typed = f"_typed_{c.table}"
-    wh.execute(f"DROP TABLE IF EXISTS {typed}")
-    wh.execute(f"CREATE TEMP TABLE {typed} (_row_number {PG_ROW_NUMBER}, "
-               + ", ".join(f"{col.db_name} TEXT" for col in c.columns) + ")")
+    grain = [col.name for col in _grain(c)]
+    # the grain is compared typed, as the text path does ('07' is 7); a cast to a day raises for 2026-02-30
+    types = {INT: pa.int64(), DATE: pa.date32(), TIMESTAMP: pa.timestamp("s")}
     try:
-        rows = wh.copy_csv(typed, [c.column(h).db_name for h in header], path)
+        reader = pacsv.open_csv(
+            path, read_options=pacsv.ReadOptions(skip_rows=1, column_names=header, block_size=1 << 24),
+            parse_options=pacsv.ParseOptions(newlines_in_values=True),
+            convert_options=pacsv.ConvertOptions(column_types={h: pa.string() for h in header},
+                                                 strings_can_be_null=False, quoted_strings_can_be_null=False))
+        kept, records = [], 0
+        for batch in reader:
+            typed = {}
+            for col in c.columns:
+                v = batch.column(col.name)
+                if col.name in c.keys and pc.any(pc.equal(pc.utf8_trim(v, " ") if col.type == TEXT else v, "")).as_py():
+                    return None  # a blank key: NULL_KEY
+                if col.type == TEXT:
+                    if col.name in c.keys and pc.any(pc.match_substring(v, '"')).as_py():
+                        return None
+                    continue
+                if not pc.all(pc.match_substring_regex(v, PLAIN[col.type])).as_py():
+                    return None
+                if col.type in (DATE, TIMESTAMP) or (col.name in grain and col.type in types):
+                    typed[col.name] = pc.cast(pc.if_else(pc.equal(v, ""), pa.scalar(None, pa.string()), v),
+                                              types[col.type])
+            kept.append(pa.table({g: typed.get(g, batch.column(g)) for g in grain}))
+            records += batch.num_rows
+    except (pa.ArrowInvalid, OSError):  # records Arrow cannot split as the header says, or no such day
+        return None
+    if records and pa.concat_tables(kept).group_by(grain).aggregate([([], "count_all")]).num_rows != records:
+        return None  # DUPLICATE_KEY
+    return records
+
+
+def _direct_table(c: TableContract, ctx: dict) -> str:
+    """The table _stage_direct writes a date's records into: in schema ldz (a partition cannot be a
+    temporary table), named after the table and the session's server process, so concurrent landings never
+    share one and one left by a killed ingest is known by its process having ended (_drop_orphans)."""
+    return f"ldz.{DIRECT_PREFIX}{c.table}_{ctx['pid']}"
+
+
+def _drop_orphans(wh: Warehouse) -> None:
+    """Drop the direct path's tables whose session is gone: an ingest killed between staging and commit."""
+    for (table,) in wh.query(
+            f"SELECT tablename FROM pg_tables WHERE schemaname = 'ldz' AND left(tablename, {len(DIRECT_PREFIX)}) = "
+            f"'{DIRECT_PREFIX}' AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a "
+            "WHERE a.pid = CAST(substring(tablename FROM '_([0-9]+)$') AS INTEGER))"):
+        wh.execute(f'DROP TABLE IF EXISTS ldz."{table}"')
+
+
+def _stage_direct(wh: Warehouse, c: TableContract, path: Path, header: list[str], res: TableResult, ctx: dict,
+                  pool: ThreadPoolExecutor) -> _Staged | None:
+    """PostgreSQL's direct path: COPY a checked file straight into a new table shaped as the date's LDZ
+    partition (lineage columns as column defaults, record numbers from a sequence, '' as NULL) while
+    `_plain_records` reads it in a thread; the transaction attaches it in place of the partition
+    (_load_staged). Returns None, having dropped the table, when the file is not plain: the text path
+    classifies it then."""
+    plain = pool.submit(_plain_records, c, path, header)
+    table = _direct_table(c, ctx)
+    p = wh.param
+    wh.execute(f"DROP TABLE IF EXISTS {table}")
+    wh.execute(f"CREATE TABLE {table} (LIKE ldz.{c.ldz_table} INCLUDING DEFAULTS, "
+               f"CONSTRAINT in_partition CHECK (_business_date = DATE '{ctx['date']}'))")  # attaching scans nothing
+    wh.execute(f"CREATE SEQUENCE {table}_rn CACHE 10000 OWNED BY {table}._row_number")
+    defaults = {"_business_date": (p, ctx["date"]), "_load_id": (p, ctx["load_id"]),
+                "_source_file": (p, ctx["source_file"]), "_loaded_at": (p, ctx["now"]),
+                "_row_number": (f"nextval('{table}_rn')", None)}
+    for col, (expr, value) in defaults.items():
+        wh.execute(f"ALTER TABLE {table} ALTER COLUMN {col} SET DEFAULT {expr}", [] if value is None else [value])
+    columns = ", ".join(c.column(h).db_name for h in header)
+    try:
+        rows = wh.copy_csv(table, columns.split(", "), path, force_null=True)
     except Exception as exc:
         if not _is_data_error(wh, exc):
             raise
         rows = None
-    if rows is not None:
-        # the grain as the text path types it, given no anomaly: a date or timestamp as its own ISO text,
-        # a key without NULLIF (not blank)
-        grain = ", ".join(f"nullif({col.db_name}, '')" if col.type in (TEXT, DATE, TIMESTAMP)
-                          else f"CAST({col.db_name} AS {SQL_TYPES['postgres'][col.type]})" if col.name in c.keys
-                          else _fast_value(col) for col in _grain(c))
-        numbers = [_fast_value(col) for col in c.columns if col.type in (INT, FLAG, DECIMAL)]
-        casts = f"ROW({', '.join(numbers)})" if numbers else "1"
-        try:  # the casts raise for a number that overflows, _fast_anomalies for a day that does not exist
-            clean = wh.scalar(f"""SELECT NOT EXISTS (SELECT 1 FROM {typed} WHERE {_fast_anomalies(c)})
-                                  AND NOT EXISTS (SELECT 1 FROM {typed} GROUP BY {grain} HAVING count(*) > 1)
-                                  AND (SELECT count({casts}) FROM {typed}) >= 0""")
-        except Exception as exc:
-            if not _is_data_error(wh, exc):
-                raise
-            clean = False
-        if clean:
-            res.rows_file = rows
-            return True
-    wh.execute(f"DROP TABLE {typed}")
-    return False
+    if rows is not None and plain.result() == rows:
+        for col in defaults:
+            wh.execute(f"ALTER TABLE {table} ALTER COLUMN {col} DROP DEFAULT")
+        wh.execute(f"DROP SEQUENCE {table}_rn")
+        res.rows_file = rows
+        return _Staged(c, path, header, res, direct=table)
+    plain.result()  # not left running while the text path reads the file
+    wh.execute(f"DROP TABLE {table}")
+    return None
 
 
 def _load_staged(wh: Warehouse, c: TableContract, source_file: str, header: list[str], ctx: dict,
-                 res: TableResult, fast: bool, classified: bool = False) -> None:
-    """Classify `_raw_<table>` (unless `fast`: `_typed_<table>` is staged and clean, or `classified`
-    already) and replace the date's partition (inside the caller's transaction)."""
+                 res: TableResult, direct: str | None, classified: bool = False) -> None:
+    """Replace the date's partition (inside the caller's transaction): by the `direct` table (PostgreSQL),
+    else by the rows of `_raw_<table>` that classify as good (`classified` already: Snowflake)."""
     raw, typed = f"_raw_{c.table}", f"_typed_{c.table}"
-    if not fast and not classified:
+    if not direct and not classified:
         _classify(wh, c, raw, typed)
 
     p = wh.param
     date, load_id, now = ctx["date"], ctx["load_id"], ctx["now"]
+    wh.execute(f"DELETE FROM ldz.ldz_rejects WHERE business_date = {p} AND table_name = {p}", [date, c.table])
     if wh.engine == "postgres":
-        part = f"ldz.{c.ldz_table}_{date:%Y%m%d}"
-        wh.execute(f"CREATE TABLE IF NOT EXISTS {part} PARTITION OF ldz.{c.ldz_table} FOR VALUES IN ('{date}')")
-        wh.execute(f"TRUNCATE {part}")
+        part = f"{c.ldz_table}_{date:%Y%m%d}"
+        if direct:
+            wh.execute(f"DROP TABLE IF EXISTS ldz.{part}")
+            wh.execute(f"ALTER TABLE {direct} RENAME TO {part}")
+            wh.execute(f"ALTER TABLE ldz.{c.ldz_table} ATTACH PARTITION ldz.{part} FOR VALUES IN ('{date}')")
+        else:
+            wh.execute(f"CREATE TABLE IF NOT EXISTS ldz.{part} PARTITION OF ldz.{c.ldz_table} "
+                       f"FOR VALUES IN ('{date}')")
+            wh.execute(f"TRUNCATE ldz.{part}")
     else:
         wh.execute(f"DELETE FROM ldz.{c.ldz_table} WHERE _business_date = {p}", [date])
-    wh.execute(f"DELETE FROM ldz.ldz_rejects WHERE business_date = {p} AND table_name = {p}", [date, c.table])
-    cols = ", ".join(col.db_name for col in c.columns)
-    values = ", ".join(_fast_value(col) for col in c.columns) if fast else cols
-    keep = "" if fast else " WHERE _reason IS NULL"
-    wh.execute(
-        f"""INSERT INTO ldz.{c.ldz_table} ({cols}, _business_date, _load_id, _source_file, _row_number, _loaded_at)
-            SELECT {values}, {p}, {p}, {p}, _row_number, {p} FROM {typed}{keep}""",
-        [date, load_id, source_file, now])
-    by_reason = [] if fast else wh.query(
+    if not direct:
+        cols = ", ".join(col.db_name for col in c.columns)
+        wh.execute(
+            f"""INSERT INTO ldz.{c.ldz_table} ({cols}, _business_date, _load_id, _source_file, _row_number, _loaded_at)
+                SELECT {cols}, {p}, {p}, {p}, _row_number, {p} FROM {typed} WHERE _reason IS NULL""",
+            [date, load_id, source_file, now])
+    by_reason = [] if direct else wh.query(
         f"SELECT _reason, count(*) FROM {typed} WHERE _reason IS NOT NULL GROUP BY _reason")
     if by_reason:
         raw_line = " || ',' || ".join(_csv_field(f"r.{_q(h)}") for h in header)
@@ -742,7 +779,7 @@ def _load_staged(wh: Warehouse, c: TableContract, source_file: str, header: list
     if res.rows_rejected:
         res.reason_code = max(res.rejects_by_reason, key=lambda k: res.rejects_by_reason[k])
         res.message = ", ".join(f"{n} {r}" for r, n in res.rejects_by_reason.items()) + " row(s) quarantined"
-    if wh.engine != "snowflake":  # DDL would commit Snowflake's transaction: ingest drops it afterwards
+    if wh.engine != "snowflake" and not direct:  # DDL would commit Snowflake's transaction: dropped afterwards
         wh.execute(f"DROP TABLE {typed}")
 
 
@@ -802,9 +839,13 @@ def ingest(wh: Warehouse, source: Path, business_date: dt.date, tables: list[str
 
     ensure_schema(wh)
     ctx = {"date": business_date, "load_id": load_id, "now": now}
+    if wh.engine == "postgres":
+        _drop_orphans(wh)
+        ctx["pid"] = wh.scalar("SELECT pg_backend_pid()")
     staged: list[_Staged] = []
     try:
-        with ThreadPoolExecutor(max_workers=1) as scanner, tempfile.TemporaryDirectory(prefix="dq-ingest-") as work:
+        # two workers: a file's scan, and on PostgreSQL its _plain_records, while the engine reads it
+        with ThreadPoolExecutor(max_workers=2) as pool, tempfile.TemporaryDirectory(prefix="dq-ingest-") as work:
             for table in wanted:
                 c = CONTRACTS[table]
                 entry = entries.get(table)
@@ -812,15 +853,16 @@ def ingest(wh: Warehouse, source: Path, business_date: dt.date, tables: list[str
                 res = TableResult(table, path.name, "FAILED",
                                   rows_manifest=entry.get("rows") if entry else None)
                 result.tables.append(res)
+                file_ctx = {**ctx, "source_file": path.name}
                 if path.suffix.lower() == ".parquet" and path.exists():
                     rendered = _parquet_as_csv(c, path, entry, res, Path(work))
                     if rendered is None:
                         continue
                     sha256, size = res.sha256, res.size_bytes
-                    s = _check_and_stage(wh, c, rendered[0], rendered[1], res, scanner)
+                    s = _check_and_stage(wh, c, rendered[0], rendered[1], res, file_ctx, pool)
                     res.sha256, res.size_bytes = sha256, size  # the delivered file's fingerprint
                 else:
-                    s = _check_and_stage(wh, c, path, entry, res, scanner)
+                    s = _check_and_stage(wh, c, path, entry, res, file_ctx, pool)
                 if s:
                     s.source_file = path.name
                     staged.append(s)
@@ -829,7 +871,7 @@ def ingest(wh: Warehouse, source: Path, business_date: dt.date, tables: list[str
         try:
             with wh.transaction():
                 for s in staged:
-                    _load_staged(wh, s.contract, s.source_file, s.header, ctx, s.res, s.fast, s.classified)
+                    _load_staged(wh, s.contract, s.source_file, s.header, ctx, s.res, s.direct, s.classified)
                 set_window(wh, business_date, business_date)  # a plain `dbt build` now loads this date
                 wh.executemany(
                     f"INSERT INTO meta.ldz_files ({LDZ_FILES_COLUMNS}) VALUES ({', '.join([wh.param] * 15)})",
@@ -840,8 +882,7 @@ def ingest(wh: Warehouse, source: Path, business_date: dt.date, tables: list[str
             lock.release()
     finally:
         for s in staged:
-            for table in (f"_raw_{s.contract.table}", f"_typed_{s.contract.table}"):
-                wh.execute(f"DROP TABLE IF EXISTS {table}")
+            _drop_staged(wh, s.contract, ctx)
     return result
 
 

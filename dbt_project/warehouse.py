@@ -82,7 +82,7 @@ class Warehouse:
         con.autocommit = True
         with con.cursor() as cur:
             cur.execute("SET temp_buffers = '256MB'")
-            # dates print as ISO text whatever the server's default (the LDZ fast path compares them, ldz.py)
+            # dates print as ISO text whatever the server's default
             cur.execute("SET DateStyle = 'ISO, YMD'")
         return con
 
@@ -184,11 +184,13 @@ class Warehouse:
         else:
             self.con.autocommit = on
 
-    def copy_csv(self, table: str, columns: Sequence[str], path: Path) -> int:
-        """PostgreSQL: stream a CSV file (with header) into a table through COPY."""
+    def copy_csv(self, table: str, columns: Sequence[str], path: Path, force_null: bool = False) -> int:
+        """PostgreSQL: stream a CSV file (with header) into a table through COPY. `force_null`: a quoted
+        empty value is NULL too (else only an unquoted one is)."""
         cols = ", ".join(columns)
+        options = f", FORCE_NULL ({cols})" if force_null else ""
         with self.con.cursor() as cur, path.open("rb") as fh:
-            cur.copy_expert(f"COPY {table} ({cols}) FROM STDIN WITH (FORMAT csv, HEADER true)", fh)
+            cur.copy_expert(f"COPY {table} ({cols}) FROM STDIN WITH (FORMAT csv, HEADER true{options})", fh)
             return cur.rowcount
 
     def table_exists(self, schema: str, table: str) -> bool:

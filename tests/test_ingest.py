@@ -387,32 +387,68 @@ def test_a_key_of_unicode_spaces_is_a_key_not_blank_on_every_engine(warehouse, t
     assert got == {"\u00a0": None, "   ": R.NULL_KEY.value}
 
 
-def test_postgres_fast_path_takes_plain_files_and_leaves_other_forms_to_the_text_path(target_env, tmp_path,
-                                                                                      clean_extract):
-    """The fast path (one check over the COPYed file instead of classifying each row) must take every file
-    of a clean extract, or PostgreSQL's ingest silently gets slower; a value in another allowed form (spaces,
-    a sign) or a bad one goes to the text path, which types it (or rejects it) as DuckDB does."""
+def _direct_partitions(wh, day: dt.date) -> set[str]:
+    """The LDZ tables whose partition for `day` the direct path wrote (its table keeps its CHECK constraint)."""
+    return {t.removesuffix(f"_{day:%Y%m%d}") for (t,) in wh.query(
+        "select c.relname from pg_constraint k join pg_class c on c.oid = k.conrelid "
+        "where k.conname = 'in_partition' and c.relname like %s", [f"%_{day:%Y%m%d}"])}
+
+
+def test_postgres_direct_path_takes_plain_files_and_leaves_other_forms_to_the_text_path(target_env, tmp_path,
+                                                                                        clean_extract):
+    """The direct path (COPY of the typed file while Arrow checks it) must take every file of a clean extract,
+    or PostgreSQL's ingest silently gets slower; a value in another allowed form (spaces, a sign, a leading
+    zero in a key) or a bad one sends its file to the text path, which types it (or rejects it) as DuckDB
+    does. A leading zero outside the grain stays direct and loads as the text path types it."""
     from dbt_project.warehouse import Warehouse
 
     src = tmp_path / "src"
     shutil.copytree(clean_extract, src)
+    for day in (D1, D2):
+        for c in CONTRACTS.values():
+            path = src / day.isoformat() / c.file_name
+            if path.exists():
+                assert ldz._plain_records(c, path, ldz._header(path)) == manifest_rows(src, day)[c.table], (day, c)
     with Warehouse(target_env("postgres")) as wh:
-        ldz.ensure_schema(wh)
-        for day in (D1, D2):
-            for c in CONTRACTS.values():
-                path = src / day.isoformat() / c.file_name
-                if path.exists():
-                    res = ldz.TableResult(c.table, path.name, "FAILED")
-                    assert ldz._stage_typed(wh, c, path, ldz._header(path), res), (day, c.table)
-                    assert res.rows_file == manifest_rows(src, day)[c.table]
+        assert ingest(wh, src, D1).ok
+        assert _direct_partitions(wh, D1) == {c.ldz_table for c in CONTRACTS.values()
+                                              if (src / D1.isoformat() / c.file_name).exists()}
         c = CONTRACTS["ua_contacthistory"]
         path = src / D2.isoformat() / c.file_name
-        for column, value, fast in [("ContactStatusID", "02", True), ("ContactStatusID", " 2", False),
-                                    ("ContactStatusID", "+2", False), ("ContactStatusID", "\t2", False),
-                                    ("ContactDateTime", " 2026-01-02 10:00:00", False),
-                                    ("ContactDateTime", "2026-01-02T10:00:00", False),
-                                    ("ContactDateTime", "2026-02-30 10:00:00", False),
-                                    ("CellID", "", False), ("CustomerID", " ", False)]:
+        for column, value, direct in [("ContactStatusID", "02", True), ("ContactStatusID", " 2", False),
+                                      ("ContactStatusID", "+2", False), ("ContactStatusID", "\t2", False),
+                                      ("ContactStatusID", "9" * 19, False), ("CellID", "07", True),
+                                      ("ContactDateTime", " 2026-01-02 10:00:00", False),
+                                      ("ContactDateTime", "2026-01-02T10:00:00", False),
+                                      ("ContactDateTime", "2026-02-30 10:00:00", False),
+                                      ("CellID", "", False), ("CustomerID", " ", False),
+                                      ("CustomerID", 'C"1', False)]:
             _with_values(src, D2, c.table, column, [value])
-            res = ldz.TableResult(c.table, path.name, "FAILED")
-            assert ldz._stage_typed(wh, c, path, ldz._header(path), res) is fast, (column, value)
+            assert (ldz._plain_records(c, path, ldz._header(path)) is not None) is direct, (column, value)
+            wh.execute(f"drop table if exists ldz.{c.ldz_table}_{D2:%Y%m%d}")  # the text path reuses a partition
+            res = ingest(wh, src, D2)
+            assert (c.ldz_table in _direct_partitions(wh, D2)) is direct, (column, value)
+            assert next(t for t in res.tables if t.table == c.table).status == "LOADED", (column, value)
+        _with_values(src, D2, c.table, "ContactStatusID", ["02"])
+        assert ingest(wh, src, D2).ok
+        assert _loaded(wh, D2, c.table, "ContactStatusID")[0] == 2
+
+
+def test_postgres_direct_tables_of_a_killed_ingest_are_dropped_by_the_next(target_env, clean_extract):
+    """The direct path's table outlives an ingest killed between staging and commit. The next ingest drops
+    it once its session is gone, never the table of a live session (a landing in progress), and leaves none
+    of its own."""
+    from dbt_project.warehouse import Warehouse
+
+    env = target_env("postgres")
+    with Warehouse(env) as wh, Warehouse(env) as other:
+        ldz.ensure_schema(wh)
+        live = other.scalar("select pg_backend_pid()")
+        dead = next(pid for pid in range(4_000_000, 4_100_000)
+                    if not wh.scalar("select count(*) from pg_stat_activity where pid = %s", [pid]))
+        for pid in (live, dead):
+            wh.execute(f"create table ldz.{ldz.DIRECT_PREFIX}customer_{pid} (x int)")
+        assert ingest(wh, clean_extract, D1).ok
+        left = {t for (t,) in wh.query(f"select tablename from pg_tables where schemaname = 'ldz' "
+                                       f"and left(tablename, 6) = '{ldz.DIRECT_PREFIX}'")}
+        assert left == {f"{ldz.DIRECT_PREFIX}customer_{live}"}
