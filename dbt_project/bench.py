@@ -291,7 +291,9 @@ customers, seed {result['seed']}), all 11 tables.
   **floor ÷ bare** is the part of the 1.4 budget the lineage columns alone take.
 - **ingest**: `ldz.ingest` into an empty warehouse: whole-file checks (sha256, UTF-8, header, row
   count), staging, set-based classification (NULL_KEY, BAD_VALUE, DUPLICATE_KEY), rejects, lineage
-  columns and `meta.ldz_files`, replacing the date in one transaction.
+  columns and `meta.ldz_files`, replacing the date in one transaction. PostgreSQL, a clean file: the
+  direct path, COPY into a new table with the lineage columns as defaults while Arrow checks the file
+  in a thread, then attached as the date's partition.
 
 The ratio is ingest time ÷ bare time; the target is ≤ {target} (validation, rejects and metadata cost
 at most {round((target - 1) * 100)}%). Best of {result['repeat']} runs per side, each side going
