@@ -47,15 +47,20 @@ def _dbt_step(console: Console, result: DemoResult, outcome, what: str) -> None:
 
 
 def layer_counts(target: str | None) -> list[tuple[str, int, int]]:
-    """(schema, tables, rows) per layer schema, in layer order."""
+    """(schema, tables, rows) per layer schema, in layer order. A PostgreSQL partition is counted in its
+    parent only (information_schema lists both)."""
     with Warehouse(target) as wh:
         p = wh.param
-        names = wh.query(
+        partitions = (" and (table_schema, table_name) not in (select n.nspname, c.relname from pg_class c "
+                      "join pg_namespace n on n.oid = c.relnamespace where c.relispartition)"
+                      if wh.engine == "postgres" else "")
+        names = wh.query(  # lower(): Snowflake keeps unquoted names upper-cased
             "select table_schema, table_name from information_schema.tables "
-            f"where table_schema in ({', '.join([p] * len(LAYER_SCHEMAS))})", list(LAYER_SCHEMAS))
+            f"where lower(table_schema) in ({', '.join([p] * len(LAYER_SCHEMAS))}){partitions}", list(LAYER_SCHEMAS))
         per_layer: dict[str, list[int]] = {}
         for schema, table in names:
-            per_layer.setdefault(schema, []).append(int(wh.scalar(f'select count(*) from {schema}."{table}"')))
+            per_layer.setdefault(schema.lower(), []).append(
+                int(wh.scalar(f'select count(*) from "{schema}"."{table}"')))
     return [(s, len(per_layer[s]), sum(per_layer[s])) for s in LAYER_SCHEMAS if s in per_layer]
 
 

@@ -452,3 +452,16 @@ def test_postgres_direct_tables_of_a_killed_ingest_are_dropped_by_the_next(targe
         left = {t for (t,) in wh.query(f"select tablename from pg_tables where schemaname = 'ldz' "
                                        f"and left(tablename, 6) = '{ldz.DIRECT_PREFIX}'")}
         assert left == {f"{ldz.DIRECT_PREFIX}customer_{live}"}
+
+
+def test_demo_rows_per_layer_count_each_landed_row_once(engine, target_env, clean_extract):
+    """The demo's "Rows per layer": PostgreSQL lists each LDZ partition beside its parent table, and
+    counting both showed every landed row twice."""
+    from dbt_project.demo import layer_counts
+    from dbt_project.warehouse import Warehouse
+
+    target = target_env(engine)
+    with Warehouse(target) as wh:
+        landed = sum(t.rows_loaded for d in (D1, D2) for t in ingest(wh, clean_extract, d).tables)
+    ldz_layer = next(layer for layer in layer_counts(target) if layer[0] == "ldz")
+    assert ldz_layer == ("ldz", len(CONTRACTS) + 1, landed)  # the LDZ tables and ldz_rejects
