@@ -672,8 +672,8 @@ def _plain_records(c: TableContract, path: Path, header: list[str]) -> int | Non
                                               types[col.type])
             kept.append(pa.table({g: typed.get(g, batch.column(g)) for g in grain}))
             records += batch.num_rows
-    except (pa.ArrowInvalid, OSError):  # records Arrow cannot split as the header says, or no such day
-        return None
+    except (pa.ArrowException, OSError):  # records Arrow cannot split as the header says, no such day, or
+        return None  # Arrow failing otherwise (memory): the text path decides, only slower
     if records and pa.concat_tables(kept).group_by(grain).aggregate([([], "count_all")]).num_rows != records:
         return None  # DUPLICATE_KEY
     return records
@@ -714,9 +714,8 @@ def _stage_direct(wh: Warehouse, c: TableContract, path: Path, header: list[str]
                 "_row_number": (f"nextval('{table}_rn')", None)}
     for col, (expr, value) in defaults.items():
         wh.execute(f"ALTER TABLE {table} ALTER COLUMN {col} SET DEFAULT {expr}", [] if value is None else [value])
-    columns = ", ".join(c.column(h).db_name for h in header)
     try:
-        rows = wh.copy_csv(table, columns.split(", "), path, force_null=True)
+        rows = wh.copy_csv(table, [c.column(h).db_name for h in header], path, force_null=True)
     except Exception as exc:
         if not _is_data_error(wh, exc):
             raise
