@@ -1126,6 +1126,11 @@ def runs_cmd(last, business_date, target, as_json):
     if as_json:
         click.echo(json.dumps(rows, indent=2, default=str))
         return
+    if not rows:  # `dq ingest` and `dq demo` land and build without recording a run
+        console.print(f"No runs recorded{f' for {business_date}' if business_date else ''}: `dq run`, `dq rerun` and "
+                      "`dq backfill` record them (`dq ingest` and `dq demo` do not: their landings are in "
+                      "meta.ldz_files; `dq plan --date D` reads both).")
+        return
     t = Table(title="meta.etl_runs (newest first)", title_justify="left")
     for col in ("started", "job", "run_id", "layer", "dates", "try", "status", "reason", "read", "written", "s",
                 "message"):

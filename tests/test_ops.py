@@ -704,6 +704,8 @@ def test_the_extract_root_comes_from_dq_source_for_every_command_and_its_former_
 def test_runs_lists_the_registry(target, tmp_path):
     empty = tmp_path / "none"
     empty.mkdir()
+    before = invoke("runs", "--date", "2026-01-07", "--target", target)  # nothing recorded for it yet
+    assert before.exit_code == 0 and "No runs recorded for 2026-01-07: `dq run`" in before.output, before.output
     invoke("run", "--date", "2026-01-07", "--source", str(empty), "--target", target, "--to-layer", "rdv")
     rows = json.loads(invoke("runs", "--date", "2026-01-07", "--target", target, "--json").output)
     assert sorted((r["layer"], r["status"]) for r in rows) == [("ingest", "failed"), ("rdv", "skipped")]
