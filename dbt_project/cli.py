@@ -424,9 +424,10 @@ def demo_cmd(customers, days, seed, out, target):
     """The end-to-end demo, the whole loop on one warehouse (dev = DuckDB file by default).
 
     \b
-    generate → ingest (LDZ) → dbt build RDV → IFL → 360 → publish (one invocation for the range)
-    → ML scoring of the last date (cdm_ingest) → the vault ingests the scores, Customer 360 enriched
-    → Great Expectations validates every layer → rows per layer and the top rows of each 360 table.
+    generate → `dq backfill` of the dates: ingest each (LDZ), then one dbt build RDV → IFL → 360 →
+    publish for the range → `dq run --from-layer ml` of the last date: ML scores (cdm_ingest), the vault
+    ingests them, Customer 360 enriched → Great Expectations validates every layer → rows per layer and
+    the top rows of each 360 table. Both runs are recorded (`dq runs`, reports/run_evidence/).
     Safe to rerun with the same options: each date's LDZ partition is replaced, never duplicated. Another
     extract (other --customers/--days/--seed) needs a fresh warehouse (`make clean`, or DQ_DUCKDB_PATH):
     the insert-only vault keeps the first extract's rows and the reconciliation checks fail.
@@ -435,10 +436,11 @@ def demo_cmd(customers, days, seed, out, target):
     from . import demo
 
     out = out or root() / "data" / "extract"
-    result = demo.run(target, customers, days, seed, out, console)
+    result = demo.run(target, customers, days, seed, out, console, show_run=lambda res: console.print(_run_table(res)))
     console.print(
         "[bold]Where to look next[/]\n"
         "  • one layer's checks: `dq validate --layer rdv` (Data Docs under reports/data_docs/)\n"
+        "  • the runs it recorded: `dq runs`; what to do next for a date: `dq plan --date <date>`\n"
         "  • a table: `dbt show --inline \"select * from cdm_publish.customer_360_v1\" --limit 5`\n"
         "  • lineage: `dbt docs generate --static` → target/static_index.html\n"
         f"  • the extract: {out}/<date>/ with _manifest.json\n"
@@ -836,22 +838,33 @@ def _ops_errors(fn):
     return wrapper
 
 
+def _run_table(res) -> Table:
+    """A run's steps (ops.RunResult), one row per layer attempt; the attempt, reason and message columns only
+    when a step has one (a narrow terminal keeps the rest readable)."""
+    t = Table(title=f"{res.job} {res.run_id} on {res.target} {res.from_date}"
+                    + (f"..{res.to_date}" if res.to_date != res.from_date else ""), title_justify="left")
+    rows = [{"layer": s.layer, "dates": str(s.from_date) + (f"..{s.to_date}" if s.to_date != s.from_date else ""),
+             "attempt": str(s.attempt) if s.attempt > 1 else "",
+             "status": f"[{_RUN_STYLE.get(s.status, 'white')}]{s.status}[/]", "reason": s.reason_code or "",
+             "read": "" if s.rows_read is None else f"{s.rows_read:,}",
+             "written": "" if s.rows_written is None else f"{s.rows_written:,}",
+             "seconds": "" if s.seconds is None else f"{s.seconds:.1f}", "message": (s.err_msg or "")[:200]}
+            for s in res.steps]
+    cols = [c for c in ("layer", "dates", "attempt", "status", "reason", "read", "written", "seconds", "message")
+            if c not in ("attempt", "reason", "message") or any(r[c] for r in rows)]
+    for col in cols:
+        t.add_column(col, justify="right" if col in ("attempt", "read", "written", "seconds") else "left",
+                     overflow="fold", no_wrap=col in ("layer", "status"))
+    for r in rows:
+        t.add_row(*(r[c] for c in cols))
+    return t
+
+
 def _print_run(res, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(res.as_dict(), indent=2, default=str))
     else:
-        t = Table(title=f"{res.job} {res.run_id} on {res.target} {res.from_date}"
-                        + (f"..{res.to_date}" if res.to_date != res.from_date else ""), title_justify="left")
-        for col in ("layer", "dates", "attempt", "status", "reason", "read", "written", "seconds", "message"):
-            t.add_column(col, justify="right" if col in ("attempt", "read", "written", "seconds") else "left",
-                         overflow="fold")
-        for s in res.steps:
-            dates = str(s.from_date) + (f"..{s.to_date}" if s.to_date != s.from_date else "")
-            t.add_row(s.layer, dates, str(s.attempt), f"[{_RUN_STYLE.get(s.status, 'white')}]{s.status}[/]",
-                      s.reason_code or "", "" if s.rows_read is None else f"{s.rows_read:,}",
-                      "" if s.rows_written is None else f"{s.rows_written:,}",
-                      "" if s.seconds is None else f"{s.seconds:.1f}", (s.err_msg or "")[:200])
-        console.print(t)
+        console.print(_run_table(res))
         decision, why = res.downstream_decision
         console.print(f"status [bold]{res.status}[/]; downstream: [bold]{decision}[/] ({why})")
         if res.retries:

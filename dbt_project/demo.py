@@ -1,25 +1,27 @@
 """The end-to-end demo: the whole loop on one warehouse, each step printed as it happens.
 
-generate → ingest (LDZ) → one dbt build of every layer over the range (RDV, IFL, 360, publish) → ML
-scoring of the last date (cdm_ingest) → the vault ingests the scores and Customer 360 is enriched →
-Great Expectations validates every layer → per-layer counts and the top rows of each 360 table.
+generate → `dq backfill` of every date (ingest each into LDZ, then one dbt build of RDV, IFL, 360 and publish
+over the range) → `dq run --from-layer ml` of the last date (ML scores written to cdm_ingest, ingested by the
+vault, Customer 360 enriched) → Great Expectations validates every layer → per-layer counts and the top rows
+of each 360 table. Both loads are recorded in meta.etl_runs with their evidence, as the service team's runs.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
-from .build import build
+from . import ops
 from .generator import generate
-from .ldz import ingest
+from .reason_codes import ReasonCode
 from .warehouse import Warehouse
 
-STEPS = 6
+STEPS = 4
 LAYER_SCHEMAS = ("ldz", "stg", "rdv", "ifl", "c360", "cdm_publish", "cdm_ingest", "meta")
 
 
@@ -36,14 +38,16 @@ def _step(console: Console, n: int, title: str) -> None:
     console.rule(f"[bold]{n}/{STEPS} {title}")
 
 
-def _dbt_step(console: Console, result: DemoResult, outcome, what: str) -> None:
-    failed = outcome.failed_nodes
-    console.print(f"  {what}: {len(outcome.nodes)} nodes, {len(failed)} failed, "
-                  f"{len(outcome.warned_nodes)} warnings" + (f": {outcome.error}" if outcome.error else ""))
-    for n in failed:
-        console.print(f"  [red]{n['status']}[/] [{n['reason_code']}] {n['unique_id']}: {n['message']}")
-    if not outcome.success:
-        result.problems.append(f"{what} failed")
+def _show(console: Console, result: DemoResult, show_run: Callable[[ops.RunResult], None], res: ops.RunResult,
+          what: str) -> None:
+    """A finished run: its steps, the dbt nodes that failed, its evidence; a failed run is a problem."""
+    show_run(res)
+    for n in res.models:
+        if n["status"] in ("error", "fail"):
+            console.print(f"  [red]{n['status']}[/] [{n['reason_code']}] {n['unique_id']}: {n['message']}")
+    console.print(f"  status {res.status}; evidence: {res.evidence_path}")
+    if not res.ok:
+        result.problems.append(f"{what} failed ({res.reason_code})")
 
 
 def layer_counts(target: str | None) -> list[tuple[str, int, int]]:
@@ -108,7 +112,11 @@ def top_rows(target: str | None) -> list[Table]:
     return tables
 
 
-def run(target: str | None, customers: int, days: int, seed: int, out: Path, console: Console) -> DemoResult:
+def run(target: str | None, customers: int, days: int, seed: int, out: Path, console: Console,
+        show_run: Callable[[ops.RunResult], None]) -> DemoResult:
+    """The demo's steps; the loads go through the run registry as the service team's commands do (a backfill
+    of the range, then a run of the ML layer for the last date), so `dq runs`, `dq plan` and the evidence under
+    reports/run_evidence/ show them. `show_run` prints a finished run's steps."""
     from . import ml
     from .validate import validate
 
@@ -118,37 +126,32 @@ def run(target: str | None, customers: int, days: int, seed: int, out: Path, con
     dates = [dt.date.fromisoformat(d) for d in gen.dates]
     first, last = dates[0], dates[-1]
 
-    _step(console, 2, "ingest[/] every business date into LDZ")
-    with Warehouse(target) as wh:
-        for d in dates:
-            r = ingest(wh, out, d)
-            loaded = sum(t.rows_loaded for t in r.tables)
-            codes = "" if r.ok else f" [yellow]({', '.join(r.reason_codes)})[/]"
-            console.print(f"  {d}: {loaded:,} rows landed{codes}")
-            if not r.ok:
-                result.problems.append(f"ingest {d}: {', '.join(r.reason_codes)}")
-
-    _step(console, 3, "dbt build[/] RDV → IFL → 360 → publish for the whole range, in one invocation")
-    _dbt_step(console, result, build(target, first, last), f"dbt build {first}..{last}")
-    if not result.ok:
+    _step(console, 2, "dq backfill[/]: ingest every business date into LDZ, then ONE dbt build RDV → IFL → 360 → "
+                      "publish for the range")
+    loaded = ops.backfill(target, first, last, out, progress=lambda m: console.print(f"  {m}"))
+    _show(console, result, show_run, loaded, f"backfill {first}..{last}")
+    if not loaded.ok:
         return result
 
-    _step(console, 4, f"ML scoring[/] of {last}: train on cdm_publish, write back to cdm_ingest")
-    try:
-        scored = ml.score(target, last)
-    except ml.MlDataError as exc:  # too small an extract to train on: say so, the other steps still report
-        console.print(f"  [red]not scored:[/] [{exc.reason.value}] {exc}. A larger extract trains: "
+    _step(console, 3, f"dq run --from-layer ml[/] for {last}: train on cdm_publish, write the scores back to "
+                      "cdm_ingest, the vault ingests them, Customer 360 and publish are refreshed")
+    scored = ops.run_date(target, last, out, from_layer="ml", to_layer="ml", progress=lambda m: console.print(f"  {m}"))
+    failed = scored.failed_step
+    if failed is not None and failed.reason_code == ReasonCode.ZERO_ROWS.value:  # too small an extract to train on
+        show_run(scored)
+        console.print(f"  [red]not scored:[/] [{failed.reason_code}] {failed.err_msg}. A larger extract trains: "
                       "`dq demo` (5,000 customers x 7 days)")
-        result.problems.append(f"ML scoring: {exc.reason.value}")
-        scored = None
-    if scored is not None:
-        for run_ in scored.runs:
-            console.print(f"  {run_.model_name} ({run_.model_version}): AUC {run_.auc:.3f} on a "
-                          f"{run_.holdout_rows}-row holdout, {run_.scored_rows:,} customers scored")
-        _step(console, 5, "enrichment[/]: the vault ingests the scores, Customer 360 and publish are refreshed")
-        _dbt_step(console, result, build(target, last, last, select=["tag:ml+"]), f"dbt build tag:ml+ {last}")
+        result.problems.append(f"ML scoring: {failed.reason_code}")
+    else:
+        _show(console, result, show_run, scored, f"ML run {last}")
+    if scored.ok:
+        with Warehouse(target) as wh:
+            for name, version, auc, holdout, n in wh.query(
+                    f"select model_name, model_version, auc, holdout_rows, scored_rows from {ml.RUNS} "
+                    f"where business_date = {wh.param} order by model_name", [last]):
+                console.print(f"  {name} ({version}): AUC {auc:.3f} on a {holdout}-row holdout, {n:,} customers scored")
 
-    _step(console, 6, f"validate[/] every layer with Great Expectations for {last}")
+    _step(console, 4, f"validate[/] every layer with Great Expectations for {last}")
     checked = validate(target, "all", last, progress=lambda m: console.print(f"  {m}"))
     passed = len(checked.results) - len(checked.failed) - len(checked.errors)
     console.print(f"  {passed}/{len(checked.results)} checks passed; Data Docs: {checked.data_docs}")

@@ -9,6 +9,7 @@ from click.testing import CliRunner
 
 from dbt_project.cli import main
 from dbt_project.reason_codes import ReasonCode
+from dbt_project.registry import list_runs
 from dbt_project.warehouse import Warehouse
 
 
@@ -88,6 +89,13 @@ def test_demo_runs_end_to_end(target_env, tmp_path):
     assert "leaked" not in res.stderr and not re.search(r"\w+Warning: ", res.stderr), res.stderr[-3000:]
     with Warehouse(target) as wh:  # the loop closed: scores written back, ingested, shown in publish
         assert wh.scalar("select count(response_propensity_score) from cdm_publish.customer_360_v1") == 400
+        runs = list_runs(wh, None)
+    # both loads are in the registry as the service team's runs are, each with its evidence file
+    assert sorted((r["job"], r["layer"], str(r["from_date"]), str(r["to_date"]), r["status"]) for r in runs) == sorted(
+        [("backfill", "ingest", d, d, "success") for d in ("2026-01-01", "2026-01-02", "2026-01-03")]
+        + [("backfill", layer, "2026-01-01", "2026-01-03", "success") for layer in ("rdv", "ifl", "360", "publish")]
+        + [("run", "ml", "2026-01-03", "2026-01-03", "success")])
+    assert all(Path(r["evidence_path"]).is_file() and r["run_id"] in res.stdout for r in runs)
 
 
 @pytest.mark.slow
@@ -97,6 +105,9 @@ def test_demo_on_too_small_an_extract_says_why_it_cannot_score_and_exits_1(targe
     assert res.exit_code == 1 and isinstance(res.exception, SystemExit | None), res.output  # no traceback
     assert "not scored: [ZERO_ROWS]" in res.output and "problem: ML scoring: ZERO_ROWS" in res.output, res.output
     assert "Rows per layer" in res.output  # the other steps still ran and reported
+    with Warehouse(target) as wh:  # the failed ML run is recorded with its code, as `dq run` records it
+        ml_runs = [(r["job"], r["status"], r["reason_code"]) for r in list_runs(wh, None) if r["layer"] == "ml"]
+    assert ml_runs == [("run", "failed", "ZERO_ROWS")]
 
 
 def test_rejects_command_shows_quarantined_rows(target, extract_factory):
