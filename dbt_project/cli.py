@@ -822,22 +822,6 @@ def _reason_code_values() -> list[str]:
     return [c.value for c in ReasonCode]
 
 
-def _ops_errors(fn):
-    """LOCK_TIMEOUT (another run holds the date) and transient failures that outlived their retries: exit 2."""
-    import functools
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        from .ops import Transient
-
-        try:
-            return fn(*args, **kwargs)
-        except (LockTimeout, Transient) as exc:
-            fail(str(exc), USAGE, exc.reason, bool(kwargs.get("as_json")))
-
-    return wrapper
-
-
 def _run_table(res) -> Table:
     """A run's steps (ops.RunResult), one row per layer attempt; the attempt, reason and message columns only
     when a step has one (a narrow terminal keeps the rest readable)."""
@@ -993,7 +977,6 @@ def dates_advance_cmd(days, target, as_json):
 @params.target
 @params.json_output
 @handle_errors
-@_ops_errors
 def run_cmd(business_date, source, from_layer, to_layer, wait, target, as_json):
     """Run one business date through the layers: ingest → rdv → ifl → 360 → publish → ml.
 
@@ -1026,7 +1009,6 @@ def run_cmd(business_date, source, from_layer, to_layer, wait, target, as_json):
 @params.target
 @params.json_output
 @handle_errors
-@_ops_errors
 def rerun_cmd(business_date, layer, to_layer, reason, source, wait, target, as_json):
     """Rerun a business date from LAYER on, recorded with its reason. Safe to repeat (the vault is
     insert-only and idempotent; ingest replaces the date atomically)."""
@@ -1048,7 +1030,6 @@ def rerun_cmd(business_date, layer, to_layer, reason, source, wait, target, as_j
 @params.target
 @params.json_output
 @handle_errors
-@_ops_errors
 def backfill_cmd(from_date, to_date, dry_run, source, wait, target, as_json):
     """Load a range of business dates: ingest each date, then rdv → publish for the range in ONE dbt build.
 

@@ -10,6 +10,7 @@ import click
 
 from .generator import GeneratorError
 from .ldz import IngestUsageError
+from .ops import Transient
 from .pgcluster import PostgresUnavailable
 from .project import ConfigError
 from .reason_codes import ReasonCode
@@ -19,7 +20,8 @@ from .warehouse import ConnectionFailed
 OK, DATA_FAILURE, USAGE = 0, 1, 2
 
 _USAGE_ERRORS = (ConfigError, IngestUsageError, GeneratorError)
-_CONNECTION_ERRORS = (ConnectionFailed, PostgresUnavailable, LockTimeout)
+# LockTimeout: another run holds the date; Transient: a failure that outlived its retries (ops.Runner)
+_CONNECTION_ERRORS = (ConnectionFailed, PostgresUnavailable, LockTimeout, Transient)
 
 
 def exit_code_for(exc: BaseException) -> tuple[int, ReasonCode | None]:

@@ -204,13 +204,14 @@ class Runner:
 
     # --- retries ------------------------------------------------------------------------------------
     def retrying(self, what: str, fn):
-        """Call fn; on a transient failure (ConnectionFailed or Transient) wait and call again, bounded."""
+        """Call fn; on a transient failure (ConnectionFailed) wait and call again, bounded. A Transient raised
+        inside fn is a retry already given up (fn connects through `connect`, which retries): it is not
+        retried again, so a warehouse that stays away costs the policy's attempts, not their square."""
         for attempt in range(1, self.policy.attempts + 1):
             try:
                 return fn()
-            except (ConnectionFailed, Transient) as exc:
-                reason = exc.reason if isinstance(exc, Transient) else (
-                    transient_reason(str(exc)) or ReasonCode.CONNECTIVITY)
+            except ConnectionFailed as exc:
+                reason = transient_reason(str(exc)) or ReasonCode.CONNECTIVITY
                 if attempt == self.policy.attempts:
                     raise Transient(reason, f"{what}: still failing after {attempt} attempts: {exc}") from exc
                 wait = round(self.policy.delay(attempt), 3)

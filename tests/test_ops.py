@@ -236,18 +236,24 @@ def test_a_transient_failure_is_retried_with_backoff_then_succeeds(target, clean
     assert validate_evidence(res.evidence_path)["retries"] == res.retries
 
 
-def test_a_transient_failure_that_outlives_its_retries_exits_2(target, clean_extract, monkeypatch):
+@pytest.mark.parametrize("command", ["run", "demo"])
+def test_a_transient_failure_that_outlives_its_retries_exits_2(target, clean_extract, monkeypatch, tmp_path, command):
+    """A clean exit 2 with the reason code, no traceback: `dq run`, and `dq demo`, whose loads are runs too."""
     with Warehouse(target) as wh:
         registry.ensure_tables(wh)
     monkeypatch.setenv("DQ_RETRY_ATTEMPTS", "2")
     monkeypatch.setenv("DQ_RETRY_BASE_SECONDS", "0.2")
+    args = (["run", "--date", str(D1), "--source", str(clean_extract)] if command == "run" else
+            ["demo", "--customers", "60", "--days", "2", "--out", str(tmp_path / "x")])
     done = _block_warehouse(target, 4)
     try:
-        result = invoke("run", "--date", str(D1), "--source", str(clean_extract), "--target", target)
+        result = invoke(*args, "--target", target)
     finally:
         done()
-    assert result.exit_code == 2, result.output
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit), result.output
     assert ("LOCK_TIMEOUT" if target == "dev" else "CONNECTIVITY") in result.output
+    # given up once after DQ_RETRY_ATTEMPTS, not retried again around it (which made 4 attempts 16)
+    assert result.output.count("still failing after") == 1, result.output
 
 
 def test_a_layer_retried_after_a_transient_failure_is_judged_by_its_last_attempt(target):
