@@ -828,14 +828,16 @@ def _run_table(res) -> Table:
     t = Table(title=f"{res.job} {res.run_id} on {res.target} {res.from_date}"
                     + (f"..{res.to_date}" if res.to_date != res.from_date else ""), title_justify="left")
     rows = [{"layer": s.layer, "dates": str(s.from_date) + (f"..{s.to_date}" if s.to_date != s.from_date else ""),
-             "attempt": str(s.attempt) if s.attempt > 1 else "",
+             "attempt": str(s.attempt),
              "status": f"[{_RUN_STYLE.get(s.status, 'white')}]{s.status}[/]", "reason": s.reason_code or "",
              "read": "" if s.rows_read is None else f"{s.rows_read:,}",
              "written": "" if s.rows_written is None else f"{s.rows_written:,}",
              "seconds": "" if s.seconds is None else f"{s.seconds:.1f}", "message": (s.err_msg or "")[:200]}
             for s in res.steps]
+    optional = {"attempt": any(s.attempt > 1 for s in res.steps), "reason": any(r["reason"] for r in rows),
+                "message": any(r["message"] for r in rows)}
     cols = [c for c in ("layer", "dates", "attempt", "status", "reason", "read", "written", "seconds", "message")
-            if c not in ("attempt", "reason", "message") or any(r[c] for r in rows)]
+            if optional.get(c, True)]
     for col in cols:
         t.add_column(col, justify="right" if col in ("attempt", "read", "written", "seconds") else "left",
                      overflow="fold", no_wrap=col in ("layer", "status"))

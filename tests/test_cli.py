@@ -154,3 +154,24 @@ def test_with_json_a_command_that_cannot_go_on_still_prints_one_json_document(ta
     monkeypatch.setenv("DQ_SOURCE_ROOT", "/nowhere")  # refused by name
     result = invoke("run", "--date", "2026-01-01", "--target", target, "--json")
     assert result.exit_code == 2 and "DQ_SOURCE_ROOT" in json.loads(result.stdout)["error"]
+
+
+def test_a_run_table_shows_attempt_reason_and_message_only_when_a_step_has_one():
+    import datetime as dt
+
+    from dbt_project.cli import _run_table
+    from dbt_project.ops import RunResult
+    from dbt_project.registry import Step
+
+    day = dt.date(2026, 1, 3)
+
+    def header(*steps: Step) -> list[str]:
+        res = RunResult("run-x", "trace-x", "run", "dev", day, day, None, steps=list(steps))
+        return [c.header for c in _run_table(res).columns]
+
+    def step(layer: str, **kw) -> Step:
+        return Step("run", "run-x", "trace-x", "dev", layer, day, day, status="success", **kw)
+
+    assert header(step("ingest"), step("rdv")) == ["layer", "dates", "status", "read", "written", "seconds"]
+    assert header(step("ingest"), step("rdv", attempt=2, reason_code="LOCK_TIMEOUT", err_msg="held")) == [
+        "layer", "dates", "attempt", "status", "reason", "read", "written", "seconds", "message"]
