@@ -1122,10 +1122,10 @@ def runs_cmd(last, business_date, target, as_json):
     if as_json:
         click.echo(json.dumps(rows, indent=2, default=str))
         return
-    if not rows:  # `dq ingest` and `dq demo` land and build without recording a run
-        console.print(f"No runs recorded{f' for {business_date}' if business_date else ''}: `dq run`, `dq rerun` and "
-                      "`dq backfill` record them (`dq ingest` and `dq demo` do not: their landings are in "
-                      "meta.ldz_files; `dq plan --date D` reads both).")
+    if not rows:
+        console.print(f"No runs recorded{f' for {business_date}' if business_date else ''}: `dq run`, `dq rerun`, "
+                      "`dq backfill` and `dq demo` record them; `dq ingest`, `dq build` and `dq ml` do not "
+                      "(`dq plan --date D` also reads the landings in meta.ldz_files).")
         return
     t = Table(title="meta.etl_runs (newest first)", title_justify="left")
     for col in ("started", "job", "run_id", "layer", "dates", "try", "status", "reason", "read", "written", "s",
