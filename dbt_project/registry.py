@@ -210,7 +210,11 @@ def list_runs(wh: Warehouse, last: int | None = 50, business_date: dt.date | Non
     sql = f"select {', '.join(RUN_COLUMNS)} from meta.etl_runs"
     if where:
         sql += " where " + " and ".join(where)
-    sql += " order by started_at desc, run_id desc, attempt desc"
+    # newest first; one run's steps started in the same second (started_at has whole seconds) by layer, then
+    # date, both descending: a backfill lists publish … rdv, then its ingests from the last date back
+    layer_order = " ".join(f"when '{layer}' then {i}" for i, layer in enumerate(LAYERS))
+    sql += (f" order by started_at desc, run_id desc, case layer {layer_order} end desc, from_date desc, "
+            "attempt desc")
     if last:
         sql += f" limit {int(last)}"
     cols, rows = wh.query_with_columns(sql, args)

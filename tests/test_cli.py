@@ -90,11 +90,12 @@ def test_demo_runs_end_to_end(target_env, tmp_path):
     with Warehouse(target) as wh:  # the loop closed: scores written back, ingested, shown in publish
         assert wh.scalar("select count(response_propensity_score) from cdm_publish.customer_360_v1") == 400
         runs = list_runs(wh, None)
-    # both loads are in the registry as the service team's runs are, each with its evidence file
-    assert sorted((r["job"], r["layer"], str(r["from_date"]), str(r["to_date"]), r["status"]) for r in runs) == sorted(
-        [("backfill", "ingest", d, d, "success") for d in ("2026-01-01", "2026-01-02", "2026-01-03")]
-        + [("backfill", layer, "2026-01-01", "2026-01-03", "success") for layer in ("rdv", "ifl", "360", "publish")]
-        + [("run", "ml", "2026-01-03", "2026-01-03", "success")])
+    # both loads are in the registry as the service team's runs are, each with its evidence file; newest first,
+    # a run's steps by layer and date, descending
+    assert [(r["job"], r["layer"], str(r["from_date"]), str(r["to_date"]), r["status"]) for r in runs] == (
+        [("run", "ml", "2026-01-03", "2026-01-03", "success")]
+        + [("backfill", layer, "2026-01-01", "2026-01-03", "success") for layer in ("publish", "360", "ifl", "rdv")]
+        + [("backfill", "ingest", d, d, "success") for d in ("2026-01-03", "2026-01-02", "2026-01-01")])
     assert all(Path(r["evidence_path"]).is_file() and r["run_id"] in res.stdout for r in runs)
 
 
