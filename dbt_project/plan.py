@@ -35,7 +35,8 @@ that justifies it, what to do first, the exact command, and the operator checkli
                                                               replay for an LDZ table; ANOMALY: escalate)
 * a `dq ingest` of D since the run, nothing validated since  rerun from rdv (build the layers above LDZ)
 * rows of D quarantined in ldz.ldz_rejects ..... escalate   (`dq rejects`; the source corrects them, then replay)
-* otherwise .................................... none
+* otherwise .................................... none       (then `dq validate --layer all`, unless every layer
+                                                              was validated since, all checks passing)
 
 Commands that land files carry `--source` of the folder the date was landed from (meta.ldz_files.source_root;
 for a date never landed, the latest landing's) when it is not the default. A run that lost the warehouse
@@ -498,7 +499,12 @@ def plan(target: str | None, day: dt.date) -> Plan:
                             for r in final) + ")"
                 if rows else f"{day} was landed by `dq ingest` ({landing[0]['load_id']}), with no run recorded "
                 "(`dq run`/`rerun`/`backfill` record one)")
-        p = Plan(target, day.isoformat(), "none", None, what, None, [f"dq validate --layer all --date {day}{t}"])
+        # `dq validate --layer all` since the run or landing, every check passing (ml is validated once scored)
+        validated = {"ldz", "rdv", "ifl", "360", "publish"} <= {c[0] for c in checks} and all(
+            status == "PASS" and (since is None or at >= since) for _layer, status, _code, _n, at in checks)
+        p = Plan(target, day.isoformat(), "none", None, what + ("; every layer validated since, all checks pass"
+                                                                if validated else ""), None,
+                 [] if validated else [f"dq validate --layer all --date {day}{t}"])
     # the recovery lands from the folder the date came from: the latest landing's (or the run's) extract root
     source = ""
     if landed_source and Path(landed_source).resolve() != source_root(None).resolve():

@@ -521,12 +521,17 @@ def test_plan_reads_landings_validations_and_quarantined_rows_too(target, clean_
     assert "meta.ldz_files" in p.evidence and "no validation recorded" in p.checklist["checks_result"]
     _record_validation(target, D1, "publish", "PASS")
     assert (plan(target, D1).action, plan(target, D1).checklist["downstream_decision"]) == ("none", "unblock")
+    suffix = "" if target == "dev" else f" --target {target}"
+    assert plan(target, D1).then == [f"dq validate --layer all --date {D1}{suffix}"]  # one layer only so far
+    for layer in ("ldz", "rdv", "ifl", "360"):
+        _record_validation(target, D1, layer, "PASS")
+    p = plan(target, D1)  # every layer validated since the landing, all passing: nothing left to recommend
+    assert p.then == [] and "every layer validated since" in p.why, p
     _record_validation(target, D1, "publish", "FAIL")  # a newer validation of the layer fails
     p = plan(target, D1)
     assert (p.action, p.reason_code, p.failed_layer, p.checklist["downstream_decision"]) == (
         "rerun", "ZERO_ROWS", "publish", "hold"), p
-    assert p.command == f"dq rerun --date {D1} --layer publish --reason ZERO_ROWS" + (
-        "" if target == "dev" else f" --target {target}")
+    assert p.command == f"dq rerun --date {D1} --layer publish --reason ZERO_ROWS{suffix}"
 
     bad = extract_factory("checksum_mismatch")  # no run: the landing's own failure
     assert invoke("ingest", "--date", str(D2), "--source", str(bad), "--target", target).exit_code == 1
