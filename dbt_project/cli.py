@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import sys
@@ -9,7 +10,6 @@ import time
 from pathlib import Path
 
 import click
-from rich.console import Console
 from rich.table import Table
 
 from . import params
@@ -18,8 +18,8 @@ from .generator import INJECTION_KINDS, generate
 from .project import root
 from .registry import LockTimeout
 
-console = Console(stderr=False, highlight=False)
-err_console = Console(stderr=True, highlight=False)
+console = params.Output(stderr=False, highlight=False)
+err_console = params.Output(stderr=True, highlight=False)
 
 class _Dq(click.Group):
     """With --json anywhere on the command line, a usage error (a missing or bad option) also prints one JSON
@@ -436,7 +436,7 @@ def demo_cmd(customers, days, seed, out, target):
     from . import demo
 
     out = out or root() / "data" / "extract"
-    result = demo.run(target, customers, days, seed, out, console, show_run=lambda res: console.print(_run_table(res)))
+    result = demo.run(target, customers, days, seed, out, console, show_run=_show_run)
     console.print(
         "[bold]Where to look next[/]\n"
         "  • one layer's checks: `dq validate --layer rdv` (Data Docs under reports/data_docs/)\n"
@@ -822,35 +822,65 @@ def _reason_code_values() -> list[str]:
     return [c.value for c in ReasonCode]
 
 
-def _run_table(res) -> Table:
-    """A run's steps (ops.RunResult), one row per layer attempt; the attempt, reason and message columns only
-    when a step has one (a narrow terminal keeps the rest readable)."""
-    t = Table(title=f"{res.job} {res.run_id} on {res.target} {res.from_date}"
-                    + (f"..{res.to_date}" if res.to_date != res.from_date else ""), title_justify="left")
-    rows = [{"layer": s.layer, "dates": str(s.from_date) + (f"..{s.to_date}" if s.to_date != s.from_date else ""),
-             "attempt": str(s.attempt),
-             "status": f"[{_RUN_STYLE.get(s.status, 'white')}]{s.status}[/]", "reason": s.reason_code or "",
-             "read": "" if s.rows_read is None else f"{s.rows_read:,}",
-             "written": "" if s.rows_written is None else f"{s.rows_written:,}",
-             "seconds": "" if s.seconds is None else f"{s.seconds:.1f}", "message": (s.err_msg or "")[:200]}
-            for s in res.steps]
-    optional = {"attempt": any(s.attempt > 1 for s in res.steps), "reason": any(r["reason"] for r in rows),
-                "message": any(r["message"] for r in rows)}
-    cols = [c for c in ("layer", "dates", "attempt", "status", "reason", "read", "written", "seconds", "message")
+def _dates(step: dict) -> str:
+    return str(step["from_date"]) + (f"..{step['to_date']}" if step["to_date"] != step["from_date"] else "")
+
+
+def _steps_table(steps: list[dict]) -> Table:
+    """A run's steps (registry rows), one row per layer attempt; the attempt and reason columns only when a step
+    has one. Messages go under the table (_print_steps): in a column they fold the table on a narrow terminal."""
+    t = Table()
+    rows = [{"layer": s["layer"], "dates": _dates(s), "attempt": str(s["attempt"]),
+             "status": f"[{_RUN_STYLE.get(s['status'], 'white')}]{s['status']}[/]", "reason": s["reason_code"] or "",
+             "read": "" if s["rows_read"] is None else f"{s['rows_read']:,}",
+             "written": "" if s["rows_written"] is None else f"{s['rows_written']:,}",
+             "seconds": "" if s["seconds"] is None else f"{s['seconds']:.1f}"}
+            for s in steps]
+    optional = {"attempt": any(s["attempt"] > 1 for s in steps), "reason": any(r["reason"] for r in rows)}
+    cols = [c for c in ("layer", "dates", "attempt", "status", "reason", "read", "written", "seconds")
             if optional.get(c, True)]
     for col in cols:
         t.add_column(col, justify="right" if col in ("attempt", "read", "written", "seconds") else "left",
-                     overflow="fold", no_wrap=col in ("layer", "status"))
+                     no_wrap=True)
     for r in rows:
         t.add_row(*(r[c] for c in cols))
     return t
+
+
+def _print_steps(title: str, steps: list[dict]) -> None:
+    """A title line, the steps' table, then each step's message (a running or abandoned step: its process) on its
+    own lines."""
+    console.print(title, markup=False)
+    console.print(_steps_table(steps))
+    lines: list[tuple[list[str], str, str]] = []  # [layers], dates + attempt, message: consecutive equal ones once
+    for s in steps:
+        message = s["err_msg"] or (f"pid {s['pid']} on {s['host']}" if s["status"] in ("running", "abandoned")
+                                   else "")
+        where = _dates(s) + (f" attempt {s['attempt']}" if s["attempt"] > 1 else "")
+        if lines and lines[-1][1:] == (where, message):
+            lines[-1][0].append(s["layer"])
+        elif message:
+            lines.append(([s["layer"]], where, message))
+    for layers, where, message in lines:
+        console.print(f"  {', '.join(layers)} {where}: {message}", markup=False)
+
+
+def _run_title(job: str, run_id: str, target: str, from_date, to_date, reason: str | None) -> str:
+    return (f"{job} {run_id} on {target} {from_date}" + (f"..{to_date}" if to_date != from_date else "")
+            + (f", reason {reason}" if reason else ""))
+
+
+def _show_run(res) -> None:
+    """What `dq run` / `rerun` / `backfill` and the demo print for a run (ops.RunResult)."""
+    _print_steps(_run_title(res.job, res.run_id, res.target, res.from_date, res.to_date, res.run_reason),
+                 [dataclasses.asdict(s) for s in res.steps])
 
 
 def _print_run(res, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(res.as_dict(), indent=2, default=str))
     else:
-        console.print(_run_table(res))
+        _show_run(res)
         decision, why = res.downstream_decision
         console.print(f"status [bold]{res.status}[/]; downstream: [bold]{decision}[/] ({why})")
         if res.retries:
@@ -1107,7 +1137,8 @@ def plan_cmd(business_date, target, as_json):
 
 
 @main.command("runs")
-@click.option("--last", type=click.IntRange(1), default=30, show_default=True, help="Registry rows, newest first.")
+@click.option("--last", type=click.IntRange(1), default=10, show_default=True,
+              help="How many runs, newest first (each with all its steps).")
 @click.option("--date", "business_date", type=params.DATE, default=None, help="Only rows covering this business date.")
 @params.target
 @params.json_output
@@ -1127,22 +1158,15 @@ def runs_cmd(last, business_date, target, as_json):
                       "`dq backfill` and `dq demo` record them; `dq ingest`, `dq build` and `dq ml` do not "
                       "(`dq plan --date D` also reads the landings in meta.ldz_files).")
         return
-    t = Table(title="meta.etl_runs (newest first)", title_justify="left")
-    for col in ("started", "job", "run_id", "layer", "dates", "try", "status", "reason", "read", "written", "s",
-                "message"):
-        t.add_column(col, justify="right" if col in ("try", "read", "written", "s") else "left", overflow="fold",
-                     no_wrap=col in ("job", "layer", "status", "reason"))
+    console.print("meta.etl_runs: the newest run first, each run's steps in the order they ran")
+    runs: dict[str, list[dict]] = {}  # two runs of different dates may interleave in time
     for r in rows:
-        dates = str(r["from_date"]) + (f"..{r['to_date']}" if r["to_date"] != r["from_date"] else "")
-        reason = r["reason_code"] or (f"({r['run_reason']})" if r["run_reason"] else "")
-        t.add_row(str(r["started_at"])[:19], r["job"], r["run_id"], r["layer"], dates, str(r["attempt"]),
-                  f"[{_RUN_STYLE.get(r['status'], 'white')}]{r['status']}[/]", reason,
-                  "" if r["rows_read"] is None else f"{r['rows_read']:,}",
-                  "" if r["rows_written"] is None else f"{r['rows_written']:,}",
-                  "" if r["seconds"] is None else f"{r['seconds']:.1f}",
-                  (r["err_msg"] or (f"pid {r['pid']} on {r['host']}" if r["status"] in ("running", "abandoned")
-                                    else ""))[:120])
-    console.print(t)
+        runs.setdefault(r["run_id"], []).insert(0, r)
+    for run_id, steps in runs.items():
+        first = steps[0]
+        title = _run_title(first["job"], run_id, first["target"], min(s["from_date"] for s in steps),
+                           max(s["to_date"] for s in steps), first["run_reason"])
+        _print_steps(f"{title}, started {str(min(s['started_at'] for s in steps))[:19]}", steps)
 
 
 # --- release snapshot / list / diff / rollback (DESIGN.md §8; dbt_project/release.py, release_cli.py)

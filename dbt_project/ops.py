@@ -610,8 +610,9 @@ def run_date(target: str | None, day: dt.date, source: str | Path | None = None,
                 ok = _ml_step(r, day)
         if not r.res.ok and not _ml_lacks_data(r.res.failed_step):  # too little to train: a rerun finds the same
             s = r.res.failed_step
-            r.res.resume_command = f"dq rerun --date {day} --layer {s.layer}" + (
-                f" --target {r.target}" if r.target != "dev" else "") + source_flag(source)
+            r.res.resume_command = (f"dq rerun --date {day} --layer {s.layer}"
+                                    + (f" --reason {s.reason_code}" if s.reason_code else "")
+                                    + (f" --target {r.target}" if r.target != "dev" else "") + source_flag(source))
     except BaseException as exc:
         _crashed(r, exc)
         raise

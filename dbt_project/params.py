@@ -5,8 +5,26 @@ from __future__ import annotations
 import datetime as dt
 
 import click
+from rich.console import Console, ConsoleDimensions
 
 from .project import TARGETS
+
+WIDE = 200  # columns of output that is not a terminal
+
+
+class Output(Console):
+    """rich's Console for `dq`'s output. Output that is not a terminal (a log file, a pipe, Airflow's task log)
+    gets lines of up to WIDE columns instead of rich's fallback of 80, at which a run's table folds into columns
+    two characters wide; each row stays on one line, for grep. COLUMNS, when set, still decides (read when
+    printing: rich reads it once, when the console is made)."""
+
+    @property
+    def size(self) -> ConsoleDimensions:
+        dims = super().size
+        if self.is_terminal:
+            return dims
+        columns = self._environ.get("COLUMNS", "")
+        return ConsoleDimensions(int(columns) if columns.isdigit() else WIDE, dims.height)
 
 
 class _Date(click.ParamType):

@@ -197,7 +197,8 @@ def _row(cols: list[str], r: tuple) -> dict:
 
 def list_runs(wh: Warehouse, last: int | None = 50, business_date: dt.date | None = None,
               run_id: str | None = None) -> list[dict]:
-    """Registry rows, newest first (an empty list before the first run)."""
+    """Registry rows of the `last` newest runs (every step of each; None: all), newest first (an empty list
+    before the first run)."""
     if not wh.table_exists("meta", "etl_runs"):
         return []
     p, where, args = wh.param, [], []
@@ -207,6 +208,10 @@ def list_runs(wh: Warehouse, last: int | None = 50, business_date: dt.date | Non
     if run_id:
         where.append(f"run_id = {p}")
         args.append(run_id)
+    if last:
+        where.append(f"run_id in (select run_id from meta.etl_runs{' where ' + ' and '.join(where) if where else ''}"
+                     f" group by run_id order by max(started_at) desc, run_id desc limit {int(last)})")
+        args += args
     sql = f"select {', '.join(RUN_COLUMNS)} from meta.etl_runs"
     if where:
         sql += " where " + " and ".join(where)
@@ -215,19 +220,13 @@ def list_runs(wh: Warehouse, last: int | None = 50, business_date: dt.date | Non
     layer_order = " ".join(f"when '{layer}' then {i}" for i, layer in enumerate(LAYERS))
     sql += (f" order by started_at desc, run_id desc, case layer {layer_order} end desc, from_date desc, "
             "attempt desc")
-    if last:
-        sql += f" limit {int(last)}"
     cols, rows = wh.query_with_columns(sql, args)
     return [_row(cols, r) for r in rows]
 
 
 def latest_run_rows(wh: Warehouse, business_date: dt.date) -> list[dict]:
     """Every row of the latest run that touched the date (its steps in layer order)."""
-    rows = list_runs(wh, last=1, business_date=business_date)
-    if not rows:
-        return []
-    steps = list_runs(wh, last=None, run_id=rows[0]["run_id"])
-    steps = [r for r in steps if r["from_date"] <= business_date <= r["to_date"]]
+    steps = list_runs(wh, last=1, business_date=business_date)
     order = {layer: i for i, layer in enumerate(LAYERS)}
     return sorted(steps, key=lambda r: (order.get(r["layer"].split("..")[0], 99), r["attempt"]))
 

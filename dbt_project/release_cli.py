@@ -7,14 +7,13 @@ import json
 import sys
 
 import click
-from rich.console import Console
 from rich.table import Table
 
 from . import params
 from .errors import DATA_FAILURE, OK, USAGE, fail, handle_errors
 
-console = Console(stderr=False, highlight=False)
-err_console = Console(stderr=True, highlight=False)
+console = params.Output(stderr=False, highlight=False)
+err_console = params.Output(stderr=True, highlight=False)
 
 
 def _release_errors(fn):

@@ -157,22 +157,30 @@ def test_with_json_a_command_that_cannot_go_on_still_prints_one_json_document(ta
     assert result.exit_code == 2 and "DQ_SOURCE_ROOT" in json.loads(result.stdout)["error"]
 
 
-def test_a_run_table_shows_attempt_reason_and_message_only_when_a_step_has_one():
+def test_a_run_table_shows_attempt_and_reason_only_when_a_step_has_one_and_messages_under_it(monkeypatch):
+    import dataclasses
     import datetime as dt
 
-    from dbt_project.cli import _run_table
-    from dbt_project.ops import RunResult
+    from dbt_project import cli
     from dbt_project.registry import Step
 
     day = dt.date(2026, 1, 3)
 
-    def header(*steps: Step) -> list[str]:
-        res = RunResult("run-x", "trace-x", "run", "dev", day, day, None, steps=list(steps))
-        return [c.header for c in _run_table(res).columns]
+    def step(layer: str, status: str = "success", **kw) -> dict:
+        return dataclasses.asdict(Step("run", "run-x", "trace-x", "dev", layer, day, day, status=status, **kw))
 
-    def step(layer: str, **kw) -> Step:
-        return Step("run", "run-x", "trace-x", "dev", layer, day, day, status="success", **kw)
+    def header(*steps: dict) -> list[str]:
+        return [c.header for c in cli._steps_table(list(steps)).columns]
 
     assert header(step("ingest"), step("rdv")) == ["layer", "dates", "status", "read", "written", "seconds"]
-    assert header(step("ingest"), step("rdv", attempt=2, reason_code="LOCK_TIMEOUT", err_msg="held")) == [
-        "layer", "dates", "attempt", "status", "reason", "read", "written", "seconds", "message"]
+    failed = [step("ingest", attempt=2, reason_code="LOCK_TIMEOUT", err_msg="held by pid 7 " + "x" * 150),
+              step("rdv", status="skipped", err_msg="not run: an earlier step failed"),
+              step("ifl", status="skipped", err_msg="not run: an earlier step failed")]
+    assert header(*failed) == ["layer", "dates", "attempt", "status", "reason", "read", "written", "seconds"]
+    monkeypatch.delenv("COLUMNS", raising=False)  # not a terminal: up to 200 columns
+    with cli.console.capture() as out:  # the messages, each once, under the table: whole, one per line
+        cli._print_steps("run run-x", failed)
+    lines = out.get().splitlines()
+    assert lines[0] == "run run-x"
+    assert lines[-2:] == ["  ingest 2026-01-03 attempt 2: held by pid 7 " + "x" * 150,
+                          "  rdv, ifl 2026-01-03: not run: an earlier step failed"]

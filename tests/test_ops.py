@@ -109,6 +109,7 @@ def test_a_failed_run_records_its_reason_code_skips_the_rest_and_alerts(target, 
     p = plan(target, dt.date(2026, 1, 5))
     assert (p.action, p.reason_code) == ("replay", "MISSING_FILE")
     assert p.command.startswith("dq rerun --date 2026-01-05 --layer ingest --reason MISSING_FILE")
+    assert doc["resume_command"].startswith("dq rerun --date 2026-01-05 --layer ingest --reason MISSING_FILE")
     # the run was given its source folder: the printed recovery reads the same folder
     assert doc["resume_command"].endswith(f" --source {empty}") and p.command.endswith(f" --source {empty}")
 
@@ -712,7 +713,7 @@ def test_the_extract_root_comes_from_dq_source_for_every_command_and_its_former_
         assert result.exit_code == 2 and "DQ_SOURCE_ROOT is no longer read" in result.output, result.output
 
 
-def test_runs_lists_the_registry(target, tmp_path):
+def test_runs_lists_the_registry(target, tmp_path, monkeypatch):
     empty = tmp_path / "none"
     empty.mkdir()
     before = invoke("runs", "--date", "2026-01-07", "--target", target)  # nothing recorded for it yet
@@ -720,8 +721,17 @@ def test_runs_lists_the_registry(target, tmp_path):
     invoke("run", "--date", "2026-01-07", "--source", str(empty), "--target", target, "--to-layer", "rdv")
     rows = json.loads(invoke("runs", "--date", "2026-01-07", "--target", target, "--json").output)
     assert sorted((r["layer"], r["status"]) for r in rows) == [("ingest", "failed"), ("rdv", "skipped")]
-    table = invoke("runs", "--last", "5", "--target", target).output
-    assert "MISSING_FILE" in table and "meta.etl_runs" in table
+    time.sleep(1)  # registry times have whole seconds: two runs in one second have no order
+    invoke("run", "--date", "2026-01-08", "--source", str(empty), "--target", target, "--to-layer", "rdv")
+    newest = json.loads(invoke("runs", "--last", "1", "--target", target, "--json").output)  # runs, not rows
+    assert sorted((r["from_date"], r["layer"]) for r in newest) == [("2026-01-08", "ingest"), ("2026-01-08", "rdv")]
+    assert len(json.loads(invoke("runs", "--last", "2", "--target", target, "--json").output)) == 4
+    monkeypatch.delenv("COLUMNS", raising=False)  # not a terminal: each step on one line, its message under it
+    lines = invoke("runs", "--last", "2", "--target", target).output.splitlines()
+    assert [[cell.strip() for cell in ln.split("│")[1:5]] for ln in lines if "MISSING_FILE" in ln and "│" in ln] == [
+        ["ingest", "2026-01-08", "failed", "MISSING_FILE"], ["ingest", "2026-01-07", "failed", "MISSING_FILE"]]
+    assert [ln for ln in lines if ln.startswith("  ingest")] == [
+        f"  ingest {day}: no extract folder {empty / day}: nothing loaded" for day in ("2026-01-08", "2026-01-07")]
 
 
 def test_validate_writes_evidence_valid_against_the_schema(built_target, evidence_dir):
