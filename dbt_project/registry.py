@@ -245,7 +245,7 @@ def last_attempts(rows: list[dict]) -> list[dict]:
 def downstream_decision(steps: list[tuple[str, str, str | None, dt.date]]) -> tuple[str, str]:
     """unblock / hold for consumers, from a run's final steps as (layer, status, reason_code, from_date): hold
     while a step failed, was abandoned or still runs, and when nothing reached cdm_publish (the publish layer,
-    or the ML layer, whose `tag:ml+` build rewrites customer_360's publish table); else unblock. Quarantined
+    or the ML layer, whose `tag:ml+` build rewrites the publish tables); else unblock. Quarantined
     rows (`warning`) do not hold: the good rows were published."""
     for layer, status, code, day in steps:
         if status in ("failed", "abandoned", "running"):

@@ -3,6 +3,10 @@
 -- published for activation and tagged PII. Scores: one column group per model in var('ml_models') (the
 -- contract in _cdm_publish__models.yml lists them: change both together).
 {{ config(grants=cdm.publish_grants(), post_hook=cdm.publish_schema_usage()) }}
+-- The three published tables move together: each waits for all three 360 models, so a failure upstream
+-- of any of them (an unmapped code, a failed 360 check) skips all three and consumers keep one as-of date.
+-- depends_on: {{ ref('campaign_360') }}
+-- depends_on: {{ ref('flowchart_360') }}
 
 with customer_360 as (
     select * from {{ ref('customer_360') }}

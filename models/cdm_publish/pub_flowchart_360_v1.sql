@@ -1,5 +1,9 @@
 -- cdm_publish.flowchart_360_v1: the consumer contract of Flowchart 360 (enforced: names and types).
 {{ config(grants=cdm.publish_grants()) }}
+-- The three published tables move together: each waits for all three 360 models, so a failure upstream
+-- of any of them (an unmapped code, a failed 360 check) skips all three and consumers keep one as-of date.
+-- depends_on: {{ ref('customer_360') }}
+-- depends_on: {{ ref('campaign_360') }}
 
 with flowchart_360 as (
     select * from {{ ref('flowchart_360') }}
