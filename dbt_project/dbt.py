@@ -78,8 +78,9 @@ def run(argv: list[str]) -> DbtOutcome:
     export_env_for_dbt()
     from dbt.cli.main import dbtRunner
 
+    colours = [] if sys.stderr.isatty() else ["--no-use-colors"]  # a log or a pipe: no escape codes in its lines
     with contextlib.redirect_stdout(sys.stderr):
-        res = dbtRunner().invoke(argv)
+        res = dbtRunner().invoke([*colours, *argv])
     nodes = []
     results = getattr(res.result, "results", None) or []
     for r in results:

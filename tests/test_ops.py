@@ -349,6 +349,7 @@ def test_a_failing_rerun_prints_one_json_document_and_dbt_lines_go_to_stderr(bui
     doc = json.loads(result.stdout)  # nothing but dq's document on stdout
     assert doc["status"] == "failed" and doc["reason_code"] == "MAPPING_MISSING", doc
     assert "FAX" in result.stderr  # dbt's own failure lines, on stderr
+    assert "\x1b[" not in result.stderr  # not a terminal (a log, Airflow's): without colour escape codes
 
 
 def test_backfill_dry_run_changes_nothing(built_target, clean_extract):
