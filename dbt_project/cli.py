@@ -588,18 +588,22 @@ def alerts_group(ctx, last, business_date, target, as_json):
     if as_json:
         click.echo(json.dumps([a.as_dict() for a in rows], indent=2, default=str))
         return
-    t = Table(title=f"Alerts (latest {last})" + (f" of {business_date}" if business_date else ""),
-              title_justify="left")
-    for col in ("created", "id", "kind", "reason", "date", "where", "message", "sent (tries): last error",
-                "acknowledged"):
-        t.add_column(col, overflow="fold", no_wrap=col in ("id", "kind", "reason", "status", "check", "date"))
+    if not rows:
+        console.print("No alerts recorded.")
+        return
+    console.print(f"Alerts (latest {last})" + (f" of {business_date}" if business_date else "") + ", newest first")
+    t = Table()
+    for col in ("created", "id", "kind", "reason", "date", "where", "sent (tries): last error", "acknowledged"):
+        t.add_column(col, overflow="fold", no_wrap=col in ("created", "id", "kind", "reason", "date"))
     for a in rows:
         sent = ("yes" if a.sent else "[yellow]no[/]" if a.last_error else "no") + f" ({a.attempts})" + (
             f": {a.last_error}" if a.last_error else "")
         t.add_row(f"{a.created_at:%Y-%m-%d %H:%M:%S}", a.alert_id[:8], f"[red]{a.kind}[/]", a.reason_code,
-                  str(a.business_date or ""), " ".join(x for x in (a.layer, a.table_name, a.run_id) if x), a.message,
+                  str(a.business_date or ""), " ".join(x for x in (a.layer, a.table_name, a.run_id) if x),
                   sent, f"{a.acknowledged_at:%Y-%m-%d %H:%M}: {a.ack_note}" if a.acknowledged_at else "")
-    console.print(t if rows else "No alerts recorded.")
+    console.print(t)
+    for a in rows:  # under the table, one line each (the terminal wraps it): in a column it folds the table
+        console.print(f"  {a.alert_id[:8]}: {' '.join(a.message.split())}", markup=False, soft_wrap=True)
 
 
 @alerts_group.command("check")
@@ -849,7 +853,7 @@ def _steps_table(steps: list[dict]) -> Table:
 
 def _print_steps(title: str, steps: list[dict]) -> None:
     """A title line, the steps' table, then each step's message (a running or abandoned step: its process) on its
-    own lines."""
+    own line, not wrapped by us (the terminal wraps it; a log keeps it whole, for grep)."""
     console.print(title, markup=False)
     console.print(_steps_table(steps))
     lines: list[tuple[list[str], str, str]] = []  # [layers], dates + attempt, message: consecutive equal ones once
@@ -862,7 +866,7 @@ def _print_steps(title: str, steps: list[dict]) -> None:
         elif message:
             lines.append(([s["layer"]], where, message))
     for layers, where, message in lines:
-        console.print(f"  {', '.join(layers)} {where}: {message}", markup=False)
+        console.print(f"  {', '.join(layers)} {where}: {message}", markup=False, soft_wrap=True)
 
 
 def _run_title(job: str, run_id: str, target: str, from_date, to_date, reason: str | None) -> str:

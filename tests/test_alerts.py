@@ -229,3 +229,6 @@ def test_cli_alerts_check_and_list(built_target, monkeypatch):
     assert all(a["acknowledged_at"] and a["ack_note"] == "no business on the 4th" for a in listed)
     table = invoke("alerts", "--date", "2026-01-04", "--target", built_target).output
     assert all(i[:8] in table for i in ids)  # the ids to acknowledge by
+    # each message whole, on one line under the table (in a column it folded the table), whatever the width
+    lines = table.splitlines()
+    assert all(f"  {a['alert_id'][:8]}: {' '.join(a['message'].split())}" in lines for a in listed), table
