@@ -1143,12 +1143,15 @@ def plan_cmd(business_date, target, as_json):
 @main.command("runs")
 @click.option("--last", type=click.IntRange(1), default=10, show_default=True,
               help="How many runs, newest first (each with all its steps).")
-@click.option("--date", "business_date", type=params.DATE, default=None, help="Only rows covering this business date.")
+@click.option("--date", "business_date", type=params.DATE, default=None,
+              help="Only runs covering this business date (and only their steps that cover it).")
 @params.target
 @params.json_output
 @handle_errors
 def runs_cmd(last, business_date, target, as_json):
-    """The run history (meta.etl_runs): one row per layer of each run, rerun and backfill."""
+    """The run history (meta.etl_runs): one table per run, rerun, backfill and rollback, newest first, with a
+    row per layer and attempt in the order they ran; each step's message under its table. --json: the registry
+    rows of those runs."""
     from .registry import list_runs
     from .warehouse import Warehouse
 
