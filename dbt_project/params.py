@@ -1,4 +1,4 @@
-"""Options shared by several `dq` commands, defined once."""
+"""Options shared by several `dq` commands, defined once, and the console their output goes through."""
 
 from __future__ import annotations
 
